@@ -1,0 +1,262 @@
+"""Config -> Parameters: plain numpy arrays per cell, in per-member-year units.
+
+Below this module nothing knows about pydantic. A *cell* is (year, region, segment, care).
+All relativities are rebased to the base year's experience mix (see ``CaseMix`` and
+``CareUtilization`` in :mod:`jkn_risk.config`): the seed's regional rates and mean costs per
+case are averages over the segments and classes actually seen in 2014, so segment and class
+relativities redistribute them without changing the base year's totals.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from math import erf, exp, log, sqrt
+
+import numpy as np
+
+from jkn_risk.config import CARE_TYPES, Config, schedule_annual, trend_index
+from jkn_risk.shocks import apply_shocks
+
+__all__ = ["Parameters", "CaseMixArrays", "build_parameters", "FREQUENCY_CODES", "METHOD_CODES"]
+
+FREQUENCY_CODES = {"poisson": 0, "negative_binomial": 1}
+METHOD_CODES = {"individual": 0, "collective": 1}
+
+
+@dataclass(frozen=True)
+class CaseMixArrays:
+    """Outcomes of one (region, care): INA-CBG code x hospital class.
+
+    probability : ndarray(float64, (k,)) -- sums to 1
+    base_tariff : ndarray(float64, (k,)) [IDR per case] -- class III table tariff x rebased
+        hospital-class relativity, before the yearly index and segment factors
+    """
+
+    probability: np.ndarray
+    base_tariff: np.ndarray
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Everything the simulation and the projection need, as arrays.
+
+    Shapes use Y years, R regions, S segments, C care types (inpatient, outpatient).
+
+    members : (Y, R, S) [member-years]
+    rate : (Y, R, S, C) expected events per member-year, *before* the IBNR completion factor
+    ibnr_factor : (C,) deterministic completion factor (chain-ladder or the configured number)
+    ibnr_samples : per care, None or ndarray(float64, (n_boot,)) bootstrap completion factors
+    case_mix : {(r, c): CaseMixArrays} by region and care index
+    tariff_multiplier : (Y, R, S, C) yearly tariff index x care-class x segment cost factor
+    non_cbg_pmpm : (Y, R, S) [IDR per member-month]
+    contribution_pmpm : (Y, S) billed contribution [IDR per member-month]
+    collection : (Y, S) share of billed contributions actually received
+    class3_pmpm : (Y, S) billed class-III contribution per member (the part a humanitarian
+        fund may pay for PBPU members who cannot) [IDR per member-month]
+    humanitarian_share : (S,) share of unpaid class-III contributions paid by a humanitarian fund
+    admin_share : (Y,) administration cost as a share of contributions received
+    """
+
+    years: tuple[int, ...]
+    regions: tuple[str, ...]
+    segments: tuple[str, ...]
+    care: tuple[str, ...]
+    members: np.ndarray
+    rate: np.ndarray
+    ibnr_factor: np.ndarray
+    ibnr_samples: tuple
+    case_mix: dict
+    tariff_multiplier: np.ndarray
+    non_cbg_pmpm: np.ndarray
+    contribution_pmpm: np.ndarray
+    collection: np.ndarray
+    class3_pmpm: np.ndarray
+    humanitarian_share: np.ndarray
+    admin_share: np.ndarray
+    cost_noise_sigma: float = 0.0
+    annual_cap: float | None = None
+    frequency: int = 0
+    dispersion: float = 0.0
+    method: str = "auto"
+    compartments: str = "pooled"
+    regional_government_share: float = 0.0
+    seed: int = 0
+    n_sims: int = 1000
+    block_size: int | None = None
+    name: str = "unnamed"
+    config_yaml: str = ""
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        return self.rate.shape
+
+    def tariffs(self) -> np.ndarray:
+        """Per-cell integer tariffs, ndarray(int64, (Y, R, S, C, K)) [IDR], zero-padded to K."""
+        k = max(a.probability.size for a in self.case_mix.values())
+        Y, R, S, C = self.shape
+        out = np.zeros((Y, R, S, C, k), dtype=np.int64)
+        for (r, c), mix in self.case_mix.items():
+            t = np.rint(self.tariff_multiplier[:, r, :, c, None] * mix.base_tariff[None, None, :])
+            out[:, r, :, c, : mix.base_tariff.size] = t.astype(np.int64)
+        return out
+
+    def mean_cost_per_case(self) -> np.ndarray:
+        """Expected cost per case, ndarray(float64, (Y, R, S, C)) [IDR], of the integer tariffs."""
+        t = self.tariffs()
+        out = np.empty(self.shape)
+        for (r, c), mix in self.case_mix.items():
+            k = mix.probability.size
+            out[:, r, :, c] = t[:, r, :, c, :k] @ mix.probability
+        return out
+
+    @property
+    def collected_pmpm(self) -> np.ndarray:
+        """Contributions received, (Y, S) [IDR per member-month]: billed x collection plus the
+        humanitarian fund's payment of unpaid class-III contributions."""
+        unpaid3 = self.class3_pmpm * (1.0 - self.collection)
+        return self.contribution_pmpm * self.collection + self.humanitarian_share[None, :] * unpaid3
+
+    def with_ibnr(self, factor) -> "Parameters":
+        return replace(self, ibnr_factor=np.asarray(factor, dtype=float))
+
+
+# --------------------------------------------------------------------------- helpers
+def _rebased(rel: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Relativities (..., S) divided by their weighted mean over S with weights (..., S)."""
+    wsum = weight.sum(axis=-1, keepdims=True)
+    mean = np.where(wsum > 0, (rel * weight).sum(axis=-1, keepdims=True) / np.where(wsum > 0, wsum, 1), 1.0)
+    return rel / mean
+
+
+def _lognormal_capped_mean(mean: float, cv: float, cap: float | None) -> float:
+    """E[min(W, cap)] for W lognormal with the given mean and coefficient of variation."""
+    if cap is None or cap <= 0:
+        return mean
+    if cv == 0:
+        return min(mean, cap)
+    s2 = log(1 + cv * cv)
+    s, mu = sqrt(s2), log(mean) - s2 / 2
+    phi = lambda x: 0.5 * (1 + erf(x / sqrt(2)))  # noqa: E731
+    z = (log(cap) - mu) / s
+    return exp(mu + s2 / 2) * phi(z - s) + cap * (1 - phi(z))
+
+
+def _contributions(cfg: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Billed pmpm, collection rate, billed class-III pmpm (Y, S) and humanitarian share (S,)."""
+    years = cfg.years
+    Y, S = len(years), len(cfg.segments)
+    billed, coll, class3, hum = np.zeros((Y, S)), np.ones((Y, S)), np.zeros((Y, S)), np.zeros(S)
+    for j, seg in enumerate(cfg.segments):
+        rule = cfg.contributions[seg]
+        coll[:, j] = schedule_annual(rule.collection, years)
+        if rule.type == "fixed":
+            billed[:, j] = schedule_annual(rule.pmpm, years)
+        elif rule.type == "wage":
+            rate = schedule_annual(rule.rate, years)
+            wage = np.array(trend_index(rule.wage_growth, years, cfg.base_year)) * rule.wage_mean
+            cap = schedule_annual(rule.wage_cap, years) if rule.wage_cap else [None] * Y
+            billed[:, j] = [r * _lognormal_capped_mean(w, rule.wage_cv, c) / rule.members_per_worker
+                            for r, w, c in zip(rate, wage, cap)]
+        else:
+            for cls, share in rule.class_shares.items():
+                billed[:, j] += share * np.array(schedule_annual(rule.premium[cls], years))
+            if "III" in rule.class_shares:
+                class3[:, j] = rule.class_shares["III"] * np.array(schedule_annual(rule.premium["III"], years))
+            if seg.upper().startswith("PBPU"):
+                hum[j] = cfg.policy.humanitarian_fund_share
+    return billed, coll, class3, hum
+
+
+def _ibnr(cfg: Config) -> tuple[np.ndarray, tuple]:
+    factors, samples = [], []
+    for care in CARE_TYPES:
+        spec = getattr(cfg.utilization, care).ibnr
+        if isinstance(spec, (int, float)):
+            factors.append(float(spec))
+            samples.append(None)
+            continue
+        from jkn_risk.reserving import completion_factors  # heavy: only when asked for
+
+        point, boot = completion_factors(spec.triangle, n_boot=spec.n_boot, seed=cfg.simulation.seed,
+                                         process=spec.process, hat_adj=spec.hat_adj,
+                                         origins=spec.origins, base_year=cfg.base_year)
+        factors.append(point)
+        samples.append(np.asarray(boot, dtype=float))
+    return np.array(factors), tuple(samples)
+
+
+# --------------------------------------------------------------------------- builder
+def build_parameters(cfg: Config) -> Parameters:
+    """Turn a validated config into :class:`Parameters` (deterministic; no randomness)."""
+    years, regions, segments = list(cfg.years), list(cfg.regions), list(cfg.segments)
+    Y, R, S, C = len(years), len(regions), len(segments), len(CARE_TYPES)
+    members = cfg.tables.members.copy()  # (Y, R, S)
+    base_members = members[0]  # (R, S)
+
+    rate = np.zeros((Y, R, S, C))
+    seg_util = np.ones((S, C))
+    for c, care in enumerate(CARE_TYPES):
+        cu = getattr(cfg.utilization, care)
+        trend = np.array(trend_index(cu.trend, years, cfg.base_year))
+        rel = np.array([cu.segment_relativity.get(s, 1.0) for s in segments])
+        seg_util[:, c] = rel
+        rel_rebased = _rebased(rel[None, :], base_members)  # (R, S)
+        reported = np.array([cu.rate[r] for r in regions]) * 12.0 / 1000.0  # per member-year
+        rate[:, :, :, c] = trend[:, None, None] * reported[None, :, None] * rel_rebased[None]
+
+    cm = cfg.case_mix
+    hosp = cm.hospital_class
+    h_names = list(hosp.shares)
+    h_share = np.array([hosp.shares[h] for h in h_names])
+    h_rel = np.array([hosp.relativity[h] for h in h_names])
+    h_rel = h_rel / (h_share @ h_rel)  # rebased to the experience mix
+    case_mix = {}
+    for r, region in enumerate(regions):
+        for c, care in enumerate(CARE_TYPES):
+            t = cfg.tables.case_mix[(region, care)]
+            prob = (t.probability[:, None] * h_share[None, :]).ravel()
+            base = (t.tariff[:, None] * h_rel[None, :]).ravel().astype(float)
+            keep = prob > 0
+            case_mix[(r, c)] = CaseMixArrays(prob[keep] / prob[keep].sum(), base[keep])
+
+    # care-class factor (inpatient only) and segment cost relativities, rebased per region on
+    # base-year events by segment
+    cc = cm.care_class
+    cls_factor = np.ones(S)
+    for j, s in enumerate(segments):
+        shares = cc.shares.get(s, {"III": 1.0})
+        cls_factor[j] = sum(v * cc.relativity[k] for k, v in shares.items())
+    cls_policy = np.full(S, cc.relativity.get("III", 1.0)) if cfg.policy.standard_class else cls_factor
+    cost_rel = np.array([cm.segment_cost_relativity.get(s, 1.0) for s in segments])
+    tariff_idx = np.array(trend_index(cm.tariff_index, years, cfg.base_year))
+    mult = np.zeros((Y, R, S, C))
+    for c in range(C):
+        events0 = base_members * rate[0, :, :, c]  # (R, S) base-year events
+        f_exp = cls_factor if CARE_TYPES[c] == "inpatient" else np.ones(S)
+        f_now = cls_policy if CARE_TYPES[c] == "inpatient" else np.ones(S)
+        norm = _rebased(f_exp[None, :] * cost_rel[None, :], events0) / (f_exp * cost_rel)[None, :]
+        mult[:, :, :, c] = tariff_idx[:, None, None] * (norm * f_now[None, :] * cost_rel[None, :])[None]
+
+    nc = cfg.non_cbg
+    nc_index = tariff_idx if nc.index == "tariff_index" else np.ones(Y)
+    non_cbg = np.zeros((Y, S))
+    for item in (nc.capitation, nc.non_capitation, nc.other):
+        for j, s in enumerate(segments):
+            non_cbg[:, j] += np.array(schedule_annual(item[s], years))
+    non_cbg = np.broadcast_to((non_cbg * nc_index[:, None])[:, None, :], (Y, R, S)).copy()
+
+    billed, coll, class3, hum = _contributions(cfg)
+    admin = np.array(schedule_annual(cfg.administration.share_of_contributions, years))
+    ibnr, samples = _ibnr(cfg)
+    sim = cfg.simulation
+    params = Parameters(
+        years=tuple(years), regions=tuple(regions), segments=tuple(segments), care=CARE_TYPES,
+        members=members, rate=rate, ibnr_factor=ibnr, ibnr_samples=samples, case_mix=case_mix,
+        tariff_multiplier=mult, non_cbg_pmpm=non_cbg, contribution_pmpm=billed,
+        collection=coll, class3_pmpm=class3, humanitarian_share=hum, admin_share=admin, cost_noise_sigma=cm.cost_noise_sigma,
+        annual_cap=cfg.policy.annual_benefit_cap, frequency=FREQUENCY_CODES[sim.frequency],
+        dispersion=sim.dispersion, method=sim.method, compartments=cfg.policy.compartments,
+        regional_government_share=cfg.policy.regional_government_deficit_share, seed=sim.seed,
+        n_sims=sim.n_sims, block_size=sim.block_size, name=cfg.name, config_yaml=cfg.source,
+    )
+    return apply_shocks(params, cfg.shocks)

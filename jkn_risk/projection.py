@@ -1,0 +1,110 @@
+"""The deterministic projection: expected values, no randomness (the seed paper's method).
+
+Expected events = members x events per member-year x IBNR completion factor; CBG cost =
+events x expected cost per case; non-CBG cost = members x 12 x pmpm; contributions =
+members x 12 x contribution received pmpm; administration = share x contributions.
+
+Two surpluses are reported. ``benefit_surplus`` = contributions - medical cost, the seed
+paper's "Saldo" (its Table 6 does not deduct administration); ``surplus`` also deducts
+administration, the fund's (DJS Kesehatan) own result, which the Monte Carlo run uses.
+"""
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from jkn_risk.config import Config
+from jkn_risk.parameters import Parameters, build_parameters
+
+__all__ = ["project", "project_parameters", "table6", "expected_costs"]
+
+
+def expected_costs(params: Parameters, ibnr_factor: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Expected values per cell given the IBNR factor(s).
+
+    Parameters
+    ----------
+    params : Parameters
+    ibnr_factor : ndarray(float64, (C,) or (n_sim, C)), optional
+        Completion factor per care type; defaults to ``params.ibnr_factor``.
+
+    Returns
+    -------
+    dict of arrays [IDR or events], leading ``n_sim`` axis when ``ibnr_factor`` is 2-D:
+    ``events`` and ``cbg_cost`` (..., Y, R, S, C); ``non_cbg_cost``, ``income``,
+    ``admin_cost`` (Y, R, S) (no sim axis: they do not depend on the IBNR factor).
+    """
+    f = params.ibnr_factor if ibnr_factor is None else np.asarray(ibnr_factor, dtype=float)
+    f = f[..., None, None, None, :]  # broadcast over (Y, R, S)
+    m = params.members
+    events = m[..., None] * params.rate * f
+    cbg = events * params.mean_cost_per_case()
+    non_cbg = m * 12.0 * params.non_cbg_pmpm
+    income = m * 12.0 * params.collected_pmpm[:, None, :]
+    admin = income * params.admin_share[:, None, None]
+    return {"events": events, "cbg_cost": cbg, "non_cbg_cost": non_cbg, "income": income,
+            "admin_cost": admin}
+
+
+def project_parameters(params: Parameters) -> xr.Dataset:
+    """Expected-value projection of :class:`Parameters` as an xarray Dataset."""
+    e = expected_costs(params)
+    dims3, dims4 = ("year", "region", "segment"), ("year", "region", "segment", "care")
+    medical = e["cbg_cost"].sum(axis=-1) + e["non_cbg_cost"]
+
+    def var(data, dims, units, long_name):
+        return xr.Variable(dims, data, {"units": units, "long_name": long_name})
+
+    ds = xr.Dataset(
+        {
+            "members": var(params.members, dims3, "member-years", "average members"),
+            "events": var(e["events"], dims4, "1", "expected INA-CBG cases (IBNR-completed)"),
+            "cbg_cost": var(e["cbg_cost"], dims4, "IDR", "expected INA-CBG claims"),
+            "non_cbg_cost": var(e["non_cbg_cost"], dims3, "IDR",
+                                "capitation, non-capitation and other non-CBG costs"),
+            "medical_cost": var(medical, dims3, "IDR", "expected medical cost (CBG + non-CBG)"),
+            "income": var(e["income"], dims3, "IDR", "contributions received"),
+            "admin_cost": var(e["admin_cost"], dims3, "IDR", "administration cost"),
+            "benefit_surplus": var(e["income"] - medical, dims3, "IDR",
+                                   "contributions minus medical cost (the paper's saldo)"),
+            "surplus": var(e["income"] - medical - e["admin_cost"], dims3, "IDR",
+                           "contributions minus medical and administration cost"),
+            "ibnr_factor": var(params.ibnr_factor, ("care",), "1", "IBNR completion factor"),
+        },
+        coords={"year": list(params.years), "region": np.array(params.regions, dtype=object),
+                "segment": np.array(params.segments, dtype=object),
+                "care": np.array(params.care, dtype=object)},
+        attrs={"title": "jkn_risk deterministic projection", "config_name": params.name},
+    )
+    return ds
+
+
+def project(config: Config) -> xr.Dataset:
+    """The deterministic projection of a validated config (dims year, region, segment, care).
+
+    Uses the deterministic chain-ladder completion factor where the config asks for a
+    bootstrap.
+    """
+    return project_parameters(build_parameters(config))
+
+
+def table6(ds: xr.Dataset) -> list[dict]:
+    """A Table-6-style summary per year, national totals.
+
+    Returns
+    -------
+    list of dict with keys ``year``, ``members`` (average members), ``income_pmpm`` and
+    ``cost_pmpm`` [IDR per member per month], ``claim_ratio`` (medical cost / contributions,
+    a fraction), ``surplus_pmpm`` and ``surplus_total`` [IDR per year]: contributions minus
+    medical cost, as in the paper (administration not deducted).
+    """
+    rows = []
+    for year in ds.year.values:
+        d = ds.sel(year=year)
+        members = float(d.members.sum())
+        mm = members * 12.0
+        income, cost = float(d.income.sum()), float(d.medical_cost.sum())
+        rows.append({"year": int(year), "members": members, "income_pmpm": income / mm,
+                     "cost_pmpm": cost / mm, "claim_ratio": cost / income,
+                     "surplus_pmpm": (income - cost) / mm, "surplus_total": income - cost})
+    return rows

@@ -1,0 +1,254 @@
+"""CSV tables named by a config: read once, validated cell by cell, returned as arrays.
+
+Errors name the config key, the file, the line and the column, for example
+``case_mix.table: cbg.csv line 12, column 'tariff': not a number (got 'abc')``.
+Lines starting with ``#`` are comments (the synthetic tables carry their provenance there).
+"""
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from jkn_risk.config import Config
+
+__all__ = ["ConfigTables", "CaseMixTable", "TableError", "load_tables", "read_csv"]
+
+SHARE_TOL = 1e-9
+
+
+class TableError(Exception):
+    """Problems in CSV tables, each ``(config key, message, value)``."""
+
+    def __init__(self, problems):
+        self.problems = problems
+        super().__init__("; ".join(f"{p}: {m}" for p, m, _ in problems))
+
+
+_NOVALUE = None
+
+
+@dataclass(frozen=True)
+class CaseMixTable:
+    """One (region, care) case mix: codes, probabilities and class-III tariffs [IDR]."""
+
+    codes: tuple[str, ...]
+    probability: np.ndarray  # float64 (k,)
+    tariff: np.ndarray  # int64 (k,) IDR per case
+
+    @property
+    def mean_tariff(self) -> float:
+        return float(self.probability @ self.tariff)
+
+
+@dataclass(frozen=True)
+class ConfigTables:
+    """Arrays from the config's CSV tables.
+
+    members : ndarray(float64, (n_year, n_region, n_segment)) [member-years]
+    case_mix : {(region, care): CaseMixTable}
+    """
+
+    members: np.ndarray
+    case_mix: dict[tuple[str, str], CaseMixTable] = field(default_factory=dict)
+
+
+def _parse(kind: type, raw: str):
+    if kind is str:
+        if not raw:
+            raise ValueError
+        return raw
+    val = float(raw)
+    if not math.isfinite(val):
+        raise ValueError
+    if kind is int:
+        if val != int(val):
+            raise ValueError
+        return int(val)
+    return val
+
+
+def read_csv(path: str | Path, key: str, columns: dict[str, type]) -> list[dict[str, Any]]:
+    """Read a CSV with the given columns and types; ``#`` lines are comments.
+
+    Parameters
+    ----------
+    path : str or Path
+    key : str
+        The config key naming the file, used in error messages.
+    columns : dict
+        Column name -> ``str``, ``int`` or ``float``; extra columns are an error.
+
+    Returns
+    -------
+    list of dict, each with ``_line`` (1-based line number in the file) added.
+    """
+    path = Path(path)
+    name = path.name
+    if not path.exists():
+        raise TableError([(key, f"file not found: {path}", None)])
+    problems, rows = [], []
+    with path.open(newline="") as fh:
+        lines = [(i + 1, line) for i, line in enumerate(fh)
+                 if line.strip() and not line.lstrip().startswith("#")]
+    if not lines:
+        raise TableError([(key, f"{name}: no header row", None)])
+    header_line, header = lines[0]
+    head = [h.strip() for h in next(csv.reader([header]))]
+    if sorted(head) != sorted(columns):
+        missing = sorted(set(columns) - set(head))
+        extra = sorted(set(head) - set(columns))
+        msg = f"{name} line {header_line}: wrong columns"
+        msg += f"; missing {missing}" if missing else ""
+        msg += f"; unexpected {extra}" if extra else ""
+        raise TableError([(key, msg + f"; expected {list(columns)}", head)])
+    for lineno, text in lines[1:]:
+        cells = [c.strip() for c in next(csv.reader([text]))]
+        if len(cells) != len(head):
+            problems.append((key, f"{name} line {lineno}: expected {len(head)} cells, "
+                                  f"found {len(cells)}", text.strip()))
+            continue
+        row: dict[str, Any] = {"_line": lineno}
+        for col, raw in zip(head, cells):
+            kind = columns[col]
+            try:
+                val = _parse(kind, raw)
+            except ValueError:
+                what = "whole number" if kind is int else "number" if kind is float else "string"
+                problems.append((key, f"{name} line {lineno}, column '{col}': not a {what}", raw))
+                continue
+            row[col] = val
+        rows.append(row)
+    if problems:
+        raise TableError(problems[:20])
+    return rows
+
+
+def _members_from_table(cfg: "Config", key: str, path: str) -> np.ndarray:
+    rows = read_csv(path, key, {"year": int, "segment": str, "region": str, "members": float})
+    return _fill(cfg, key, Path(path).name, rows, with_year=True)
+
+
+def _fill(cfg, key, name, rows, with_year: bool) -> np.ndarray:
+    yi = {y: i for i, y in enumerate(cfg.years)}
+    ri = {r: i for i, r in enumerate(cfg.regions)}
+    si = {s: i for i, s in enumerate(cfg.segments)}
+    shape = (len(cfg.years) if with_year else 1, len(ri), len(si))
+    out = np.full(shape, np.nan)
+    problems = []
+    for row in rows:
+        where = f"{name} line {row['_line']}"
+        y = yi.get(row["year"]) if with_year else 0
+        if with_year and y is None:
+            problems.append((key, f"{where}, column 'year': year not in the projection", row["year"]))
+            continue
+        r, s = ri.get(row["region"]), si.get(row["segment"])
+        if r is None:
+            problems.append((key, f"{where}, column 'region': unknown region", row["region"]))
+            continue
+        if s is None:
+            problems.append((key, f"{where}, column 'segment': unknown segment", row["segment"]))
+            continue
+        if row["members"] < 0:
+            problems.append((key, f"{where}, column 'members': negative", row["members"]))
+            continue
+        if not np.isnan(out[y, r, s]):
+            problems.append((key, f"{where}: duplicate cell", (row.get("year"), row["segment"], row["region"])))
+            continue
+        out[y, r, s] = row["members"]
+    if not problems:
+        for idx in zip(*np.nonzero(np.isnan(out))):
+            y, r, s = idx
+            cell = (cfg.years[y] if with_year else cfg.base_year, cfg.segments[s], cfg.regions[r])
+            problems.append((key, f"{name}: missing cell (year, segment, region)", cell))
+    if problems:
+        raise TableError(problems[:20])
+    return out
+
+
+def _members_from_base(cfg: "Config", key: str, path: str) -> np.ndarray:
+    rows = read_csv(path, key, {"segment": str, "region": str, "members": float})
+    base = _fill(cfg, key, Path(path).name, rows, with_year=False)[0]  # (region, segment)
+    m = cfg.membership
+    out = np.empty((len(cfg.years), *base.shape))
+    seg_total = base.sum(axis=0)
+    within = np.divide(base, seg_total, out=np.zeros_like(base), where=seg_total > 0)
+    shares = seg_total / seg_total.sum()
+    for i, year in enumerate(cfg.years):
+        if i == 0:
+            out[i] = base
+            continue
+        if year in m.segment_shares:
+            given = m.segment_shares[year]
+            shares = np.array([given.get(s, 0.0) for s in cfg.segments])
+        out[i] = within * (shares * m.totals[year])[None, :]
+    return out
+
+
+def _case_mix(cfg: "Config") -> dict[tuple[str, str], CaseMixTable]:
+    key = "case_mix.table"
+    path = cfg.case_mix.table
+    name = Path(path).name
+    rows = read_csv(path, key, {"region": str, "care": str, "code": str,
+                                "probability": float, "tariff": float})
+    groups: dict[tuple[str, str], list] = {}
+    problems = []
+    for row in rows:
+        where = f"{name} line {row['_line']}"
+        if row["region"] not in cfg.regions:
+            problems.append((key, f"{where}, column 'region': unknown region", row["region"]))
+        elif row["care"] not in cfg.care_types:
+            problems.append((key, f"{where}, column 'care': unknown care type", row["care"]))
+        elif row["probability"] < 0:
+            problems.append((key, f"{where}, column 'probability': negative", row["probability"]))
+        elif row["tariff"] < 0 or row["tariff"] != int(row["tariff"]):
+            problems.append((key, f"{where}, column 'tariff': must be a non-negative whole "
+                                  "number of rupiah", row["tariff"]))
+        else:
+            groups.setdefault((row["region"], row["care"]), []).append(row)
+    out = {}
+    for region in cfg.regions:
+        for care in cfg.care_types:
+            rs = groups.get((region, care))
+            if not rs:
+                problems.append((key, f"{name}: no rows for region {region}, care {care}", None))
+                continue
+            prob = np.array([r["probability"] for r in rs])
+            if abs(prob.sum() - 1.0) > SHARE_TOL:
+                problems.append((key, f"{name}: probabilities of {region}/{care} must sum to 1 "
+                                      f"(sum is {prob.sum():.12g})", None))
+                continue
+            codes = tuple(r["code"] for r in rs)
+            if len(set(codes)) != len(codes):
+                problems.append((key, f"{name}: duplicate codes in {region}/{care}", None))
+                continue
+            out[(region, care)] = CaseMixTable(codes, prob, np.array([int(r["tariff"]) for r in rs],
+                                                                     dtype=np.int64))
+    if problems:
+        raise TableError(problems[:20])
+    return out
+
+
+def load_tables(cfg: "Config") -> ConfigTables:
+    """Read and validate every CSV table a config names."""
+    problems = []
+    members = case_mix = None
+    try:
+        if cfg.membership.table is not None:
+            members = _members_from_table(cfg, "membership.table", cfg.membership.table)
+        else:
+            members = _members_from_base(cfg, "membership.base", cfg.membership.base)
+    except TableError as exc:
+        problems += exc.problems
+    try:
+        case_mix = _case_mix(cfg)
+    except TableError as exc:
+        problems += exc.problems
+    if problems:
+        raise TableError(problems)
+    return ConfigTables(members=members, case_mix=case_mix)
