@@ -473,6 +473,9 @@ class Config(_Model):
         for s in self.segments:
             if s not in self.contributions:
                 problems.append((f"contributions.{s}", "missing segment", _NOVALUE))
+        if self.simulation.method == "collective" and self.policy.annual_benefit_cap is not None:
+            problems.append(("simulation.method", "collective is exact only without "
+                             "policy.annual_benefit_cap; use individual or auto", "collective"))
         for i, shock in enumerate(self.shocks):
             names(f"shocks.{i}.regions", shock.regions or [], regions, "region")
             names(f"shocks.{i}.segments", shock.segments or [], segments, "segment")
@@ -590,26 +593,32 @@ def apply_overrides(data: dict, overrides: list[str] | None) -> dict:
     return out
 
 
-def _pydantic_problems(exc: ValidationError, data: dict) -> list[tuple[str, str, Any]]:
-    problems = []
+_UNION_TAGS = {"fixed", "wage", "class", "float", "int", "str", "BootstrapIBNR"}
+
+
+def _pydantic_problems(exc: ValidationError) -> list[tuple[str, str, Any]]:
+    """One ``(key path, message, value)`` per pydantic error, union branch tags removed and
+    only the first error per key kept."""
+    problems, seen = [], set()
     for err in exc.errors():
+        if isinstance(err.get("ctx", {}).get("error"), ConfigError):
+            continue  # reported through its own problems
         loc = [str(x) for x in err["loc"]]
-        # drop pydantic's union/discriminator tags from the path
-        loc = [p for p in loc if p not in ("fixed", "wage", "class", "float", "BootstrapIBNR",
-                                          "constrained-float", "function-after[_v(), dict[union[int,str],constrained-float]]")
-               and not p.startswith("function-")]
-        msg = err["msg"]
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
+        loc = [p for p in loc if p not in _UNION_TAGS and not p.startswith(("function-", "constrained-"))
+               and "[" not in p]
+        path = ".".join(loc) or "(top level)"
+        if path in seen:
+            continue
+        seen.add(path)
+        msg = err["msg"].removeprefix("Value error, ")
         value = err.get("input", _NOVALUE)
         if err["type"] == "missing":
-            value = _NOVALUE
-            msg = "missing required key"
-        if err["type"] == "extra_forbidden":
+            value, msg = _NOVALUE, "missing required key"
+        elif err["type"] == "extra_forbidden":
             msg = "unknown key"
-        if isinstance(value, dict) and len(_short(value)) > 80:
+        if isinstance(value, (dict, list)) and len(repr(value)) > 80:
             value = _NOVALUE
-        problems.append((".".join(loc) or "(top level)", msg, value))
+        problems.append((path, msg, value))
     return problems
 
 
@@ -623,8 +632,7 @@ def load_config_dict(data: dict, source_name: str = "<dict>") -> Config:
         # a ConfigError raised inside a validator arrives wrapped: unwrap it
         inner = [e.get("ctx", {}).get("error") for e in exc.errors()]
         nested = [p for e in inner if isinstance(e, ConfigError) for p in e.problems]
-        problems = nested + [p for p, e in zip(_pydantic_problems(exc, data), inner)
-                             if not isinstance(e, ConfigError)]
+        problems = nested + _pydantic_problems(exc)
         raise ConfigError(problems) from None
     try:
         tables = load_tables(cfg)

@@ -1,0 +1,282 @@
+"""The ``jkn-risk`` command line (typer).
+
+User errors (a bad config, a missing file, an existing result) print one line per problem on
+stderr and exit with status 2, without a traceback. Heavy modules are imported lazily so that
+``jkn-risk validate`` answers quickly.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from jkn_risk.config import ConfigError, load_config
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="jkn_risk: a stochastic Monte Carlo risk engine for JKN's fund.")
+out = Console()
+err = Console(stderr=True)
+
+SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Override a config key: a.b.c=VALUE (YAML)")]
+ConfigArg = Annotated[Path, typer.Argument(help="YAML config file")]
+
+
+class UserError(Exception):
+    """An error in what the user asked for: reported without a traceback, exit status 2."""
+
+
+def _fail(lines: list[str]) -> None:
+    for line in lines:
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _user_errors():
+    """Exception classes that are the user's to fix (imported lazily where heavy)."""
+    kinds = [ConfigError, UserError, FileNotFoundError]
+    try:
+        from jkn_risk.reserving.triangle import TriangleError
+        kinds.append(TriangleError)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        from jkn_risk.results import ResultsError
+        kinds.append(ResultsError)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(kinds)
+
+
+def _guard(fn):
+    """Run ``fn`` and turn user errors into clean messages and exit status 2."""
+    try:
+        return fn()
+    except typer.Exit:
+        raise
+    except _user_errors() as exc:
+        lines = exc.lines() if isinstance(exc, ConfigError) else [str(exc)]
+        _fail(lines)
+
+
+def _load(config: Path, overrides):
+    return load_config(config, overrides)
+
+
+# --------------------------------------------------------------------------- validate
+@app.command()
+def validate(config: ConfigArg, set_: SetOpt = None):
+    """Check a config; print a one-screen summary, or one line per problem (exit 2)."""
+
+    def go():
+        cfg = _load(config, set_)
+        members = cfg.tables.members
+        t = Table(title=f"{cfg.name}: {cfg.description}".strip(": "))
+        t.add_column("year", justify="right")
+        for s in cfg.segments:
+            t.add_column(s, justify="right")
+        t.add_column("total (M)", justify="right")
+        for i, y in enumerate(cfg.years):
+            seg = members[i].sum(axis=0) / 1e6
+            t.add_row(str(y), *[f"{v:,.2f}" for v in seg], f"{seg.sum():,.2f}")
+        out.print(t)
+        u = cfg.utilization
+        out.print(f"regions: {', '.join(cfg.regions)}   base year: {cfg.base_year}   "
+                  f"case mix: {Path(cfg.case_mix.table).name} "
+                  f"({sum(len(m.codes) for m in cfg.tables.case_mix.values())} rows)")
+        for care in cfg.care_types:
+            cu = getattr(u, care)
+            ibnr = cu.ibnr if isinstance(cu.ibnr, float) else f"bootstrap of {Path(cu.ibnr.triangle).name}"
+            out.print(f"{care}: rate per 1,000 member-months {dict(cu.rate)}; IBNR {ibnr}")
+        out.print("contributions: " + "; ".join(f"{s} {c.type}" for s, c in cfg.contributions.items()))
+        p = cfg.policy
+        out.print(f"policy: cap {p.annual_benefit_cap or 'none'}, standard class {p.standard_class}, "
+                  f"compartments {p.compartments}, regional share {p.regional_government_deficit_share}, "
+                  f"humanitarian {p.humanitarian_fund_share}; shocks: {len(cfg.shocks)}")
+        s = cfg.simulation
+        out.print(f"simulation: {s.n_sims} sims, seed {s.seed}, {s.frequency}, method {s.method}")
+        out.print("[green]valid[/green]")
+
+    _guard(go)
+
+
+# --------------------------------------------------------------------------- project
+@app.command()
+def project(config: ConfigArg, set_: SetOpt = None,
+            json_: Annotated[bool, typer.Option("--json", help="Print JSON records")] = False):
+    """Deterministic projection: a Table-6-style summary per year."""
+
+    def go():
+        from jkn_risk.projection import project as run_projection
+        from jkn_risk.projection import table6
+
+        rows = table6(run_projection(_load(config, set_)))
+        if json_:
+            print(json.dumps(rows, indent=2))
+            return
+        t = Table(title="Deterministic projection (IDR; surplus = contributions - medical cost)")
+        for col in ("year", "members (M)", "income pmpm", "cost pmpm", "claim ratio",
+                    "surplus pmpm", "surplus (T)"):
+            t.add_column(col, justify="right")
+        for r in rows:
+            t.add_row(str(r["year"]), f"{r['members'] / 1e6:,.1f}", f"{r['income_pmpm']:,.0f}",
+                      f"{r['cost_pmpm']:,.0f}", f"{100 * r['claim_ratio']:.1f}%",
+                      f"{r['surplus_pmpm']:,.0f}", f"{r['surplus_total'] / 1e12:,.2f}")
+        out.print(t)
+
+    _guard(go)
+
+
+# --------------------------------------------------------------------------- reserve
+@app.command()
+def reserve(triangle: Annotated[Path, typer.Argument(help="Claim triangle CSV (long or wide)")],
+            bootstrap: Annotated[int, typer.Option(help="ODP bootstrap replicates (0: none)")] = 0,
+            seed: Annotated[int, typer.Option(help="Bootstrap seed")] = 0,
+            hat_adj: Annotated[bool, typer.Option("--hat-adj/--no-hat-adj")] = True,
+            process: Annotated[str, typer.Option(help="gamma | odp | none")] = "gamma",
+            sigma_interpolation: Annotated[str, typer.Option(help="mack | log-linear")] = "log-linear",
+            json_: Annotated[bool, typer.Option("--json")] = False):
+    """Chain-ladder, Mack and ODP bootstrap reserving of a claim triangle."""
+
+    def go():
+        if process not in ("gamma", "odp", "none"):
+            raise UserError(f"--process: must be gamma, odp or none (got {process!r})")
+        if sigma_interpolation not in ("mack", "log-linear"):
+            raise UserError(f"--sigma-interpolation: must be mack or log-linear (got {sigma_interpolation!r})")
+        if bootstrap < 0:
+            raise UserError(f"--bootstrap: must be >= 0 (got {bootstrap})")
+        from jkn_risk.reserving.summary import format_summary, reserve_summary
+
+        summary = reserve_summary(triangle, bootstrap=bootstrap, seed=seed, hat_adj=hat_adj,
+                                  process=process, sigma_interpolation=sigma_interpolation)
+        if json_:
+            print(json.dumps(summary, indent=2))
+        else:
+            out.print(format_summary(summary))
+
+    _guard(go)
+
+
+# --------------------------------------------------------------------------- run
+@app.command()
+def run(config: ConfigArg,
+        out_: Annotated[Path, typer.Option("--out", help="Results store (Zarr)")] = Path("results/run.zarr"),
+        sims: Annotated[Optional[int], typer.Option(help="Number of simulations (default: config)")] = None,
+        seed: Annotated[Optional[int], typer.Option(help="Seed (default: config)")] = None,
+        block_size: Annotated[Optional[int], typer.Option(help="Simulations per block")] = None,
+        workers: Annotated[Optional[int], typer.Option(help="0: serial; N: local worker processes")] = None,
+        scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address tcp://host:port")] = None,
+        resume: Annotated[bool, typer.Option(help="Continue an interrupted run")] = False,
+        overwrite: Annotated[bool, typer.Option(help="Replace an existing store")] = False,
+        progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
+        set_: SetOpt = None):
+    """Monte Carlo run into a resumable Zarr store."""
+
+    def go():
+        from jkn_risk.orchestrate import run as run_sims
+        from jkn_risk.parameters import build_parameters
+
+        overrides = list(set_ or [])
+        if sims is not None:
+            overrides.append(f"simulation.n_sims={sims}")
+        if seed is not None:
+            overrides.append(f"simulation.seed={seed}")
+        if block_size is not None:
+            overrides.append(f"simulation.block_size={block_size}")
+        params = build_parameters(_load(config, overrides))
+        path = run_sims(params, out_, workers=workers, scheduler=scheduler, resume=resume,
+                        overwrite=overwrite, progress=progress)
+        err.print(f"results: {path}")
+
+    _guard(go)
+
+
+# --------------------------------------------------------------------------- report / export
+@app.command()
+def report(results: Annotated[Path, typer.Argument(help="Results store (Zarr)")],
+           out_: Annotated[Optional[Path], typer.Option("--out", help="Report folder")] = None,
+           json_: Annotated[bool, typer.Option("--json", help="Print the risk measures as JSON")] = False):
+    """Risk measures, figures and a Markdown/HTML report of a run."""
+
+    def go():
+        from jkn_risk.report import metrics, render
+        from jkn_risk.results import open_results
+
+        ds = open_results(results)
+        if json_:
+            print(metrics.to_json(metrics.risk_measures(ds)))
+            return
+        folder = out_ or results.with_suffix("").parent / (results.stem + "_report")
+        paths = render.render_report(ds, folder)
+        err.print(f"report: {folder} ({len(paths)} files)")
+
+    _guard(go)
+
+
+@app.command()
+def export(results: Annotated[Path, typer.Argument(help="Results store (Zarr)")],
+           target: Annotated[Path, typer.Argument(help="netCDF file to write")]):
+    """Export a results store to netCDF (h5netcdf)."""
+
+    def go():
+        from jkn_risk.results import export_netcdf
+
+        export_netcdf(results, target)
+        err.print(f"wrote {target}")
+
+    _guard(go)
+
+
+# --------------------------------------------------------------------------- stress
+@app.command()
+def stress(base: ConfigArg,
+           scenarios: Annotated[list[Path], typer.Argument(help="Scenario YAML files")],
+           sims: Annotated[Optional[int], typer.Option(help="Simulations per scenario")] = None,
+           out_: Annotated[Path, typer.Option("--out", help="Output folder")] = Path("results/stress"),
+           workers: Annotated[Optional[int], typer.Option(help="0: serial; N: worker processes")] = None,
+           scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address")] = None,
+           resume: Annotated[bool, typer.Option(help="Continue an interrupted stress run")] = False,
+           overwrite: Annotated[bool, typer.Option(help="Replace existing results")] = False,
+           json_: Annotated[bool, typer.Option("--json", help="Print the comparison table as JSON")] = False,
+           set_: SetOpt = None):
+    """Run a base config and scenarios with common random numbers; compare them."""
+
+    def go():
+        from jkn_risk.stress import run_stress
+
+        table = run_stress(base, scenarios, out_dir=out_, sims=sims, workers=workers,
+                           scheduler=scheduler, resume=resume, overwrite=overwrite,
+                           overrides=set_, progress=not json_)
+        if json_:
+            print(table)
+        else:
+            err.print(f"stress report: {out_}")
+
+    _guard(go)
+
+
+# --------------------------------------------------------------------------- warmup
+@app.command()
+def warmup():
+    """Compile every Numba kernel once (cached on disk), e.g. as a CI step."""
+
+    def go():
+        from jkn_risk.warmup import compile_all
+
+        for name, seconds in compile_all():
+            err.print(f"compiled {name} in {seconds:.1f} s")
+
+    _guard(go)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    app(args=argv if argv is not None else sys.argv[1:], prog_name="jkn-risk")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,116 @@
+"""Fund finance: contributions - claims - non-CBG - administration = surplus, by compartment.
+
+Per simulation, year, region and segment the fund receives contributions and pays INA-CBG
+claims (after any annual cap), non-CBG costs and administration. Compartments (seed 000)
+group the (region, segment) cells into separately managed pockets:
+
+``pooled``         one national fund ("national");
+``segment``        one pocket per segment (PBI-APBN money funds only PBI-APBN);
+``region``         one pocket per INA-CBG tariff region;
+``segment_region`` one pocket per (segment, region), labelled "SEGMENT/REGION".
+
+Regional-government deficit share (seed 000, policy 1): the government of each region pays
+``share`` x the deficit of its region (all segments together, after administration). The
+payment is credited to the compartments holding that region's loss-making cells, pro rata to
+their losses; ``surplus_compartment`` is what the fund bears after it, and
+``regional_government_share`` records what regional governments paid. Payments sum to the
+same total whatever the compartment scheme, so compartments always add up to the pooled fund.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["compartment_labels", "compartment_matrix", "cell_finance", "compartment_finance"]
+
+
+def compartment_labels(scheme: str, regions, segments) -> list[str]:
+    """Compartment names for a scheme, in a fixed order."""
+    if scheme == "pooled":
+        return ["national"]
+    if scheme == "segment":
+        return list(segments)
+    if scheme == "region":
+        return list(regions)
+    if scheme == "segment_region":
+        return [f"{s}/{r}" for s in segments for r in regions]
+    raise ValueError(f"unknown compartment scheme {scheme!r}")
+
+
+def compartment_matrix(scheme: str, regions, segments) -> np.ndarray:
+    """Membership of cells in compartments, ndarray(float64, (n_comp, R, S)) of 0/1."""
+    labels = compartment_labels(scheme, regions, segments)
+    R, S = len(regions), len(segments)
+    a = np.zeros((len(labels), R, S))
+    for r, region in enumerate(regions):
+        for s, seg in enumerate(segments):
+            key = {"pooled": "national", "segment": seg, "region": region,
+                   "segment_region": f"{seg}/{region}"}[scheme]
+            a[labels.index(key), r, s] = 1.0
+    return a
+
+
+def cell_finance(params, claims: np.ndarray) -> dict[str, np.ndarray]:
+    """Income, costs and surplus per cell.
+
+    Parameters
+    ----------
+    params : Parameters
+    claims : ndarray(int64 or float64, (n_sim, Y, R, S, C)) [IDR], CBG claims after the cap
+
+    Returns
+    -------
+    dict of ndarray(float64, (n_sim, Y, R, S)) [IDR]: ``income``, ``non_cbg_cost``,
+    ``admin_cost``, ``medical_cost`` (claims + non-CBG), ``surplus``.
+    """
+    n_sim = claims.shape[0]
+    m = params.members
+    income = np.broadcast_to(m * 12.0 * params.collected_pmpm[:, None, :], (n_sim, *m.shape))
+    non_cbg = np.broadcast_to(m * 12.0 * params.non_cbg_pmpm, (n_sim, *m.shape))
+    admin = income * params.admin_share[None, :, None, None]
+    medical = claims.sum(axis=-1, dtype=np.float64) + non_cbg
+    return {"income": np.array(income), "non_cbg_cost": np.array(non_cbg), "admin_cost": admin,
+            "medical_cost": medical, "surplus": income - medical - admin}
+
+
+def _regional_payment(surplus: np.ndarray, share: float) -> np.ndarray:
+    """Regional governments' payments credited to cells, (n_sim, Y, R, S) [IDR]."""
+    if share <= 0:
+        return np.zeros_like(surplus)
+    region_deficit = np.maximum(-surplus.sum(axis=-1), 0.0)  # (n_sim, Y, R)
+    losses = np.maximum(-surplus, 0.0)
+    total = losses.sum(axis=-1, keepdims=True)
+    weight = np.divide(losses, total, out=np.zeros_like(losses), where=total > 0)
+    return share * region_deficit[..., None] * weight
+
+
+def compartment_finance(params, cells: dict[str, np.ndarray], scheme: str | None = None,
+                        expected_surplus: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Aggregate cell finance to compartments.
+
+    Parameters
+    ----------
+    params : Parameters
+    cells : dict from :func:`cell_finance`
+    scheme : str, optional
+        Compartment scheme; defaults to ``params.compartments``.
+    expected_surplus : ndarray(float64, (n_sim, Y, R, S)), optional
+        E[surplus | parameters] per cell (before regional-government payments).
+
+    Returns
+    -------
+    dict of ndarray(float64, (n_sim, Y, n_comp)) [IDR]: ``income_compartment``,
+    ``medical_cost_compartment``, ``admin_cost_compartment``, ``surplus_compartment`` (borne by
+    the fund), ``regional_government_share``, and ``expected_surplus_compartment`` if given.
+    """
+    scheme = scheme or params.compartments
+    a = compartment_matrix(scheme, params.regions, params.segments)
+    agg = lambda x: np.einsum("nyrs,crs->nyc", x, a)  # noqa: E731
+    pay = _regional_payment(cells["surplus"], params.regional_government_share)
+    out = {"income_compartment": agg(cells["income"]),
+           "medical_cost_compartment": agg(cells["medical_cost"]),
+           "admin_cost_compartment": agg(cells["admin_cost"]),
+           "regional_government_share": agg(pay),
+           "surplus_compartment": agg(cells["surplus"] + pay)}
+    if expected_surplus is not None:
+        out["expected_surplus_compartment"] = agg(expected_surplus)
+    return out
