@@ -246,7 +246,7 @@ def stress(base: ConfigArg,
     """Run a base config and scenarios with common random numbers; compare them."""
 
     def go():
-        from jkn_risk.stress import run_stress
+        from jkn_risk.scenarios import run_stress
 
         table = run_stress(base, scenarios, out_dir=out_, sims=sims, workers=workers,
                            scheduler=scheduler, resume=resume, overwrite=overwrite,

@@ -241,6 +241,7 @@ class CaseMix(_Model):
     hospital_class: HospitalClass = Field(default_factory=HospitalClass)
     care_class: CareClass = Field(default_factory=CareClass)
     tariff_index: Trend = Field(default_factory=dict)
+    tariff_level: Positive = 1.0  # base-year tariffs relative to the table (e.g. later tariff rounds)
     cost_noise_sigma: Annotated[float, Field(ge=0, le=3)] = 0.0
     segment_cost_relativity: dict[str, Positive] = Field(default_factory=dict)
 
@@ -337,6 +338,10 @@ class Policy(_Model):
     """Policy levers of seed 000. Defaults are neutral (today's JKN)."""
 
     annual_benefit_cap: Annotated[float, Field(gt=0)] | None = None  # IDR per member-year, CBG
+    # care types whose INA-CBG claims count towards the cap; each is capped per member per year
+    # separately (inpatient and outpatient are simulated as separate cells)
+    cap_applies_to: list[Literal["inpatient", "outpatient"]] = Field(
+        default_factory=lambda: ["inpatient", "outpatient"])
     standard_class: bool = False  # everyone at class III relativity
     compartments: Literal["pooled", "segment", "region", "segment_region"] = "pooled"
     regional_government_deficit_share: Share = 0.0
@@ -420,6 +425,10 @@ class Config(_Model):
     policy: Policy = Field(default_factory=Policy)
     simulation: Simulation = Field(default_factory=Simulation)
     shocks: list[Shock] = Field(default_factory=list)
+    # True: segment relativities of utilisation and cost are rebased so that the base year's
+    # member- (event-) weighted average per region is 1 (the regional rates and mean costs are
+    # then all-segment averages). False: relativities multiply the regional values as given.
+    rebase_segment_relativities: bool = True
 
     _tables: ConfigTables | None = PrivateAttr(default=None)
     _source: str = PrivateAttr(default="")
@@ -473,7 +482,8 @@ class Config(_Model):
         for s in self.segments:
             if s not in self.contributions:
                 problems.append((f"contributions.{s}", "missing segment", _NOVALUE))
-        if self.simulation.method == "collective" and self.policy.annual_benefit_cap is not None:
+        if (self.simulation.method == "collective" and self.policy.annual_benefit_cap is not None
+                and self.policy.cap_applies_to):
             problems.append(("simulation.method", "collective is exact only without "
                              "policy.annual_benefit_cap; use individual or auto", "collective"))
         for i, shock in enumerate(self.shocks):

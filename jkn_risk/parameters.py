@@ -74,6 +74,7 @@ class Parameters:
     admin_share: np.ndarray
     cost_noise_sigma: float = 0.0
     annual_cap: float | None = None
+    cap_care: tuple[bool, ...] = (True, True)
     frequency: int = 0
     dispersion: float = 0.0
     method: str = "auto"
@@ -200,7 +201,8 @@ def build_parameters(cfg: Config) -> Parameters:
         trend = np.array(trend_index(cu.trend, years, cfg.base_year))
         rel = np.array([cu.segment_relativity.get(s, 1.0) for s in segments])
         seg_util[:, c] = rel
-        rel_rebased = _rebased(rel[None, :], base_members)  # (R, S)
+        rel_rebased = (_rebased(rel[None, :], base_members) if cfg.rebase_segment_relativities
+                       else np.broadcast_to(rel[None, :], base_members.shape))  # (R, S)
         reported = np.array([cu.rate[r] for r in regions]) * 12.0 / 1000.0  # per member-year
         rate[:, :, :, c] = trend[:, None, None] * reported[None, :, None] * rel_rebased[None]
 
@@ -228,17 +230,19 @@ def build_parameters(cfg: Config) -> Parameters:
         cls_factor[j] = sum(v * cc.relativity[k] for k, v in shares.items())
     cls_policy = np.full(S, cc.relativity.get("III", 1.0)) if cfg.policy.standard_class else cls_factor
     cost_rel = np.array([cm.segment_cost_relativity.get(s, 1.0) for s in segments])
-    tariff_idx = np.array(trend_index(cm.tariff_index, years, cfg.base_year))
+    tariff_idx = np.array(trend_index(cm.tariff_index, years, cfg.base_year)) * cm.tariff_level
     mult = np.zeros((Y, R, S, C))
     for c in range(C):
         events0 = base_members * rate[0, :, :, c]  # (R, S) base-year events
         f_exp = cls_factor if CARE_TYPES[c] == "inpatient" else np.ones(S)
         f_now = cls_policy if CARE_TYPES[c] == "inpatient" else np.ones(S)
-        norm = _rebased(f_exp[None, :] * cost_rel[None, :], events0) / (f_exp * cost_rel)[None, :]
+        # class relativities are always rebased; segment cost relativities only if asked
+        seg_rel = cost_rel if cfg.rebase_segment_relativities else np.ones(S)
+        norm = _rebased(f_exp[None, :] * seg_rel[None, :], events0) / (f_exp * seg_rel)[None, :]
         mult[:, :, :, c] = tariff_idx[:, None, None] * (norm * f_now[None, :] * cost_rel[None, :])[None]
 
     nc = cfg.non_cbg
-    nc_index = tariff_idx if nc.index == "tariff_index" else np.ones(Y)
+    nc_index = tariff_idx / cm.tariff_level if nc.index == "tariff_index" else np.ones(Y)
     non_cbg = np.zeros((Y, S))
     for item in (nc.capitation, nc.non_capitation, nc.other):
         for j, s in enumerate(segments):
@@ -254,7 +258,8 @@ def build_parameters(cfg: Config) -> Parameters:
         members=members, rate=rate, ibnr_factor=ibnr, ibnr_samples=samples, case_mix=case_mix,
         tariff_multiplier=mult, non_cbg_pmpm=non_cbg, contribution_pmpm=billed,
         collection=coll, class3_pmpm=class3, humanitarian_share=hum, admin_share=admin, cost_noise_sigma=cm.cost_noise_sigma,
-        annual_cap=cfg.policy.annual_benefit_cap, frequency=FREQUENCY_CODES[sim.frequency],
+        annual_cap=cfg.policy.annual_benefit_cap,
+        cap_care=tuple(c in cfg.policy.cap_applies_to for c in CARE_TYPES), frequency=FREQUENCY_CODES[sim.frequency],
         dispersion=sim.dispersion, method=sim.method, compartments=cfg.policy.compartments,
         regional_government_share=cfg.policy.regional_government_deficit_share, seed=sim.seed,
         n_sims=sim.n_sims, block_size=sim.block_size, name=cfg.name, config_yaml=cfg.source,

@@ -84,17 +84,21 @@ def kernel_inputs(params: Parameters) -> dict[str, np.ndarray]:
                           (Y, R, S, C))
     k = max(m.probability.size for m in params.case_mix.values())
     n = Y * R * S * C
-    cap = NO_CAP if params.annual_cap is None else int(np.rint(params.annual_cap))
-    method = {"individual": METHOD_INDIVIDUAL, "collective": METHOD_COLLECTIVE,
-              "auto": METHOD_COLLECTIVE if cap == NO_CAP else METHOD_INDIVIDUAL}[params.method]
+    cap_value = NO_CAP if params.annual_cap is None else int(np.rint(params.annual_cap))
+    cap_c = np.array([cap_value if applies else NO_CAP for applies in params.cap_care], dtype=np.int64)
+    cap = np.broadcast_to(cap_c, (Y, R, S, C)).ravel()
+    if params.method == "auto":  # collective where no cap applies: exact and O(case groups)
+        method = np.where(cap == NO_CAP, METHOD_COLLECTIVE, METHOD_INDIVIDUAL)
+    else:
+        method = np.full(n, {"individual": METHOD_INDIVIDUAL, "collective": METHOD_COLLECTIVE}[params.method])
     prob, index, n_groups = _alias_tables(params)
     return {
         "cell_key": keys, "members": members.ravel(), "mix": mix.ravel().astype(np.int64),
         "frequency": np.full(n, params.frequency, dtype=np.int64),
         "dispersion": np.full(n, params.dispersion), "alias_prob": prob, "alias_index": index,
         "n_groups": n_groups, "tariff": params.tariffs().reshape(n, k),
-        "sigma": np.full(n, params.cost_noise_sigma), "cap": np.full(n, cap, dtype=np.int64),
-        "method": np.full(n, method, dtype=np.int64),
+        "sigma": np.full(n, params.cost_noise_sigma), "cap": np.ascontiguousarray(cap),
+        "method": method.astype(np.int64),
     }
 
 
