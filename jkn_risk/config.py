@@ -468,6 +468,8 @@ class Config(_Model):
                     problems.append((f"{p}.rate.{r}", "missing rate for region", _NOVALUE))
             names(f"{p}.segment_relativity", cu.segment_relativity, segments, "segment")
             years_in(f"{p}.trend", cu.trend)
+            if isinstance(cu.ibnr, BootstrapIBNR) and not Path(cu.ibnr.triangle).exists():
+                problems.append((f"{p}.ibnr.triangle", "file not found", cu.ibnr.triangle))
         names("case_mix.segment_cost_relativity", self.case_mix.segment_cost_relativity,
               segments, "segment")
         names("case_mix.care_class.shares", self.case_mix.care_class.shares, segments, "segment")

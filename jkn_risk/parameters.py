@@ -176,7 +176,7 @@ def _ibnr(cfg: Config) -> tuple[np.ndarray, tuple]:
             factors.append(float(spec))
             samples.append(None)
             continue
-        from jkn_risk.reserving import completion_factors  # heavy: only when asked for
+        from jkn_risk.reserving.completion import completion_factors  # only when asked for
 
         point, boot = completion_factors(spec.triangle, n_boot=spec.n_boot, seed=cfg.simulation.seed,
                                          process=spec.process, hat_adj=spec.hat_adj,
