@@ -454,10 +454,13 @@ class Config(_Model):
                     problems.append((f"{path}.{k}", f"unknown {what}", k))
 
         def years_in(path, keys):
+            # growth rates and totals before the base year mean nothing; years after the last
+            # projection year are allowed (and ignored) so that a config can extend another
+            # with a shorter horizon
             for k in keys:
                 yr = _parse_date_key(k)[0] if not isinstance(k, int) else k
-                if yr not in years and not (isinstance(k, (int, str)) and yr < y[0]):
-                    problems.append((f"{path}.{k}", "year outside the projection years", k))
+                if yr <= y[0]:
+                    problems.append((f"{path}.{k}", "year must be after the base year", k))
 
         for care in CARE_TYPES:
             cu: CareUtilization = getattr(self.utilization, care)

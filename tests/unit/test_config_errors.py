@@ -81,7 +81,8 @@ def test_year_missing_from_table(config_copy):
 
 
 def test_year_outside_projection(baseline_path):
-    one(errors(baseline_path, ["utilization.inpatient.trend.2031=0.1"]), "utilization.inpatient.trend.2031", "year")
+    one(errors(baseline_path, ["utilization.inpatient.trend.2010=0.1"]), "utilization.inpatient.trend.2010",
+        "after the base year")
 
 
 def test_missing_csv(baseline_path):

@@ -1,0 +1,229 @@
+"""The risk report: PNG figures, ``report.md`` and a self-contained ``report.html`` (figures embedded).
+
+Markdown is converted with ``markdown-it-py`` (a dependency of ``rich``), tables enabled.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from markdown_it import MarkdownIt
+
+from . import plots
+from .metrics import BOOT_SEED, LEVELS, N_BOOT, TOTAL, risk_measures, to_frame, to_json
+
+__all__ = ["render_report", "md_table", "md_to_html", "header_lines", "save_figure", "fmt_pct", "fmt_tn"]
+
+_CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;
+padding:0 1em;color:#222;line-height:1.45}table{border-collapse:collapse;margin:.8em 0;font-size:.86em}
+th,td{border:1px solid #ccc;padding:.25em .55em;text-align:right}th{background:#f2f2f2}
+td:first-child,th:first-child{text-align:left}img{max-width:100%}code,pre{background:#f6f6f6}
+pre{padding:.6em;overflow-x:auto;font-size:.8em}h1,h2,h3{color:#1a3d6d}"""
+
+
+def fmt_pct(p: float, se: float | None = None, sign: bool = False) -> str:
+    """``45.0% (±3.5%)`` (``+45.0%`` with ``sign``); empty for NaN."""
+    if p is None or not np.isfinite(p):
+        return ""
+    s = f"{p:+.1%}" if sign else f"{p:.1%}"
+    return s if se is None or not np.isfinite(se) else f"{s} (±{se:.1%})"
+
+
+def fmt_tn(x: float, se: float | None = None, digits: int = 2, sign: bool = False) -> str:
+    """An IDR amount in trillion, ``-1.23 (±0.05)``; empty for NaN."""
+    if x is None or not np.isfinite(x):
+        return ""
+    v = round(x / plots.TRILLION, digits) + 0.0  # + 0.0 turns -0.0 into 0.0
+    s = f"{v:{'+' if sign else ''},.{digits}f}"
+    return s if se is None or not np.isfinite(se) else f"{s} (±{se / plots.TRILLION:,.{digits}f})"
+
+
+def md_table(df: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table of a frame of already formatted strings (index dropped)."""
+    cols = [str(c) for c in df.columns]
+    rows = [" | ".join(cols), " | ".join(["---"] * len(cols))]
+    rows += [" | ".join(str(v).replace("|", "\\|") for v in r) for r in df.itertuples(index=False)]
+    return "\n".join(f"| {r} |" for r in rows) + "\n"
+
+
+def md_to_html(md: str, title: str, base_dir: Path | None = None) -> str:
+    """Render Markdown to a standalone HTML page; ``<img src="x.png">`` files found in ``base_dir`` are
+    embedded as base64 data URIs."""
+    body = MarkdownIt("commonmark").enable("table").render(md)
+    if base_dir is not None:
+        def embed(m: re.Match) -> str:
+            path = Path(base_dir) / m.group(1)
+            if not path.is_file():
+                return m.group(0)
+            return f'src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}"'
+        body = re.sub(r'src="([^":]+\.png)"', embed, body)
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+            f"<style>{_CSS}</style></head><body>\n{body}</body></html>\n")
+
+
+def header_lines(ds: xr.Dataset) -> list[str]:
+    """Markdown bullet lines describing the run: config, seed, simulations, compartments, versions."""
+    a = ds.attrs
+    lines = [f"- **Configuration:** `{a.get('config_name', 'unknown')}`",
+             f"- **Seed:** {a.get('seed', '?')} · **simulations:** {ds.sizes.get('sim', a.get('n_sims', '?')):,}"
+             f" · **block size:** {a.get('block_size', '?')}",
+             f"- **Fund compartments:** " + (f"{a['compartments']}: " if a.get("compartments") else "")
+             + ", ".join(str(c) for c in ds["compartment"].values),
+             f"- **Projection years:** {int(ds['year'].values[0])}-{int(ds['year'].values[-1])}"]
+    versions = {k: v for k, v in a.items() if "version" in k.lower()}
+    if versions:
+        lines.append("- **Versions:** " + ", ".join(f"{k}={v}" for k, v in versions.items()))
+    if "created" in a:
+        lines.append(f"- **Results created:** {a['created']}")
+    return lines
+
+
+def save_figure(fig, path: Path, dpi: int = 150) -> Path:
+    """Write a figure as PNG and return its path."""
+    fig.savefig(path, dpi=dpi)
+    return path
+
+
+def _compartment_tables(df: pd.DataFrame, comp: str) -> str:
+    d = df[df["compartment"] == comp].sort_values("year")
+    a = pd.DataFrame({
+        "year": d["year"].astype(int),
+        "P(deficit)": [fmt_pct(p, s) for p, s in zip(d["p_deficit"], d["p_deficit_se"])],
+        "mean surplus": [fmt_tn(m, s) for m, s in zip(d["surplus_mean"], d["surplus_mean_se"])],
+        "std. dev.": [fmt_tn(x) for x in d["surplus_std"]],
+        **{f"{100 * q:g}%": [fmt_tn(x) for x in d[f"surplus_q{q:g}"]] for q in (0.005, 0.05, 0.5, 0.95, 0.995)},
+    })
+    b = {"year": d["year"].astype(int)}
+    for lv in LEVELS:
+        t = f"{100 * lv:g}"
+        b[f"VaR {t}%"] = [fmt_tn(x, s) for x, s in zip(d[f"deficit_var_{t}"], d[f"deficit_var_se_{t}"])]
+        b[f"TVaR {t}%"] = [fmt_tn(x, s) for x, s in zip(d[f"deficit_tvar_{t}"], d[f"deficit_tvar_se_{t}"])]
+    b["claim ratio, median (5-95%)"] = [f"{fmt_pct(m)} ({fmt_pct(lo)}-{fmt_pct(hi)})" for m, lo, hi in
+                                         zip(d["claim_ratio_q0.5"], d["claim_ratio_q0.05"], d["claim_ratio_q0.95"])]
+    b["parameter share of variance"] = [fmt_pct(x) for x in d["parameter_share"]]
+    title = "Whole fund (sum of all compartments)" if comp == TOTAL else f"Compartment {comp}"
+    return (f"### {title}\n\nSurplus (IDR trillion; Monte Carlo standard errors in brackets):\n\n"
+            f"{md_table(a)}\nDeficit (IDR trillion; negative = still a surplus at that level) and claim ratio:\n\n"
+            f"{md_table(pd.DataFrame(b))}\n")
+
+
+def _summary(df: pd.DataFrame, year: int) -> str:
+    d = df[df["year"] == year]
+    t = pd.DataFrame({
+        "compartment": d["compartment"],
+        "P(deficit)": [fmt_pct(p, s) for p, s in zip(d["p_deficit"], d["p_deficit_se"])],
+        "mean surplus [IDR tn]": [fmt_tn(m, s) for m, s in zip(d["surplus_mean"], d["surplus_mean_se"])],
+        "VaR 99.5% [IDR tn]": [fmt_tn(x, s) for x, s in zip(d["deficit_var_99.5"], d["deficit_var_se_99.5"])],
+        "median claim ratio": [fmt_pct(x) for x in d["claim_ratio_q0.5"]],
+    })
+    return md_table(t)
+
+
+_METHODS = """## Definitions and methods
+
+- **Surplus** = contribution income − medical cost (INA-CBG claims + non-CBG cost) − administration, as borne by
+  the fund after any regional-government share of deficits. **Deficit (loss)** = −surplus.
+- **Probability of deficit** P(surplus < 0); standard error √(p(1−p)/n). Where no simulation (or every one) is
+  in deficit this is 0; the probability is then below 3/n (or above 1 − 3/n) with 95% confidence.
+- **VaR** at level a: the empirical a-quantile of the deficit (order statistic ⌈na⌉). **TVaR** (expected
+  shortfall): VaR + E[(deficit − VaR)⁺]/(1 − a), the mean deficit in the worst (1 − a) of simulations.
+- Standard errors of VaR and TVaR: bootstrap over simulations ({n_boot} resamples of whole simulations, fixed
+  seed {seed}); of the mean: standard deviation/√n.
+- **Claim ratio** = medical cost / contribution income.
+- **Parameter share of variance**: Var(E[surplus | parameters]) / (that + E[Var(surplus | parameters)]); the
+  conditional mean is computed exactly by the deterministic projection for each simulation's parameters (IBNR
+  factor, trend shocks), so the share says how much of the spread comes from parameter uncertainty rather than
+  from the randomness of claims. Computed on the surplus before any regional-government share.
+- The region × segment heatmap uses the surplus of each region-segment cell before compartments and shares,
+  cumulated over all projection years.
+"""
+
+
+def render_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N_BOOT, seed: int = BOOT_SEED,
+                  dpi: int = 150) -> list[Path]:
+    """Write the risk report of a results Dataset.
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Results (see ``jkn_risk.results``); lazily opened Zarr is fine. With a ``scenario`` dimension the first
+        scenario (the base) is reported; ``jkn_risk.report.stress.render_stress_report`` compares scenarios.
+    out_dir : path
+        Created if missing; existing files of the same names are replaced.
+    n_boot, seed : int
+        Bootstrap resamples and seed for the VaR/TVaR standard errors.
+    dpi : int
+        Resolution of the PNG figures.
+
+    Returns
+    -------
+    list of Path
+        The PNG figures, ``risk_measures.json``, ``report.md`` and ``report.html``.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    note = ""
+    if "scenario" in ds.dims:
+        first = ds["scenario"].values[0]
+        ds, note = ds.sel(scenario=first), f"\n> Scenario `{first}` of a stress dataset.\n"
+    keep = [v for v in ("surplus", "surplus_compartment", "income_compartment", "medical_cost_compartment",
+                        "expected_surplus_compartment", "regional_government_share") if v in ds]
+    ds = ds[keep].compute()
+    measures = risk_measures(ds, n_boot=n_boot, seed=seed)
+    df = to_frame(measures)
+    last = int(ds["year"].values[-1])
+    comp = plots.default_compartment(ds)
+
+    figures = [
+        ("surplus_distribution.png", plots.surplus_distribution(ds),
+         "Distribution of the fund surplus by year (violins; dashed line: break-even)."),
+        ("claim_ratio_fan.png", plots.claim_ratio_fan(ds),
+         "Claim ratio fan chart (5-95% and 25-75% bands, median)."),
+        ("deficit_exceedance.png", plots.deficit_exceedance(ds),
+         "Probability that the deficit exceeds x, by year (logarithmic scale; dotted: 5% and 0.5%)."),
+    ]
+    if "surplus" in ds:
+        figures.append(("pd_region_segment.png", plots.pd_heatmap(ds),
+                        "Probability of a cumulative deficit over the projection period by region and segment."))
+    figures.append(("pd_convergence.png", plots.convergence_plot(ds, last, comp),
+                    f"Convergence of P(deficit) in {last} with the number of simulations (band: ±2 SE)."))
+    paths = [save_figure(fig, out / name, dpi) for name, fig, _ in figures]
+
+    json_path = out / "risk_measures.json"
+    json_path.write_text(to_json(df), encoding="utf-8")
+
+    n = ds.sizes["sim"]
+    row = df[(df["year"] == last) & (df["compartment"] == comp)].iloc[0]
+    md = [f"# JKN fund risk report: `{ds.attrs.get('config_name', 'unknown')}`\n", note, *header_lines(ds), "",
+          "## Key result\n",
+          f"In {last} {plots.describe(comp)} runs a deficit with "
+          f"probability **{fmt_pct(row['p_deficit'], row['p_deficit_se'])}** (n = {n:,} simulations). "
+          f"The mean surplus is IDR {fmt_tn(row['surplus_mean'], row['surplus_mean_se'])} trillion; "
+          "the 99.5% value at risk of the deficit is IDR "
+          f"{fmt_tn(row['deficit_var_99.5'], row['deficit_var_se_99.5'])}"
+          f" trillion and the 99.5% TVaR IDR {fmt_tn(row['deficit_tvar_99.5'], row['deficit_tvar_se_99.5'])} "
+          f"trillion. Median claim ratio {fmt_pct(row['claim_ratio_q0.5'])}.\n",
+          *([f"> Only {n * 0.005:.1f} of the {n:,} simulations lie beyond the 99.5% level (fewer than 10): "
+              "the 99.5% VaR and TVaR and their standard errors are rough; 2,000 simulations or more give "
+              "them a usable tail.\n"] if n * 0.005 < 10 else []),
+          f"## Summary, {last}\n", _summary(df, last), "## Figures\n"]
+    for name, _, caption in figures:
+        md.append(f"![{caption}]({name})\n\n*{caption}*\n")
+    md.append("## Risk measures by compartment and year\n")
+    comps = [str(c) for c in measures["compartment"].values]
+    for c in ([TOTAL] if TOTAL in comps else []) + [c for c in comps if c != TOTAL]:
+        md.append(_compartment_tables(df, c))
+    md.append(_METHODS.format(n_boot=n_boot, seed=seed))
+    if ds.attrs.get("config_yaml"):
+        md.append(f"## Appendix: resolved configuration\n\n```yaml\n{ds.attrs['config_yaml'].rstrip()}\n```\n")
+    text = "\n".join(md)
+    md_path, html_path = out / "report.md", out / "report.html"
+    md_path.write_text(text, encoding="utf-8")
+    html_path.write_text(md_to_html(text, f"JKN risk report {ds.attrs.get('config_name', '')}", out),
+                         encoding="utf-8")
+    return paths + [json_path, md_path, html_path]
