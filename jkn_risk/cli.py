@@ -19,8 +19,8 @@ from jkn_risk.config import ConfigError, load_config
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="jkn_risk: a stochastic Monte Carlo risk engine for JKN's fund.")
-out = Console()
-err = Console(stderr=True)
+out = Console(width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Override a config key: a.b.c=VALUE (YAML)")]
 ConfigArg = Annotated[Path, typer.Argument(help="YAML config file")]
