@@ -1,0 +1,174 @@
+"""Run the claims-kernel benchmarks and print a table, or one JSON object per case (--json).
+
+    python benchmarks/run.py [--quick] [--json]
+
+Per case: ``member_years_per_s``, ``events_per_s``, ``numpy_member_years_per_s`` (the typical
+vectorised numpy implementation in bench_kernel.numpy_cell, measured in the same run),
+``ratio_vs_numpy``, ``threads`` and ``peak_rss_mb`` (process peak after the kernel cases; every
+kernel case runs before any numpy baseline, so the numpy arrays do not inflate it).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_kernel import CAP, case_mix, kernel_args, numpy_cell  # noqa: E402
+
+from jkn_risk.kernels import claims as K  # noqa: E402
+
+
+def _best(fn, repeat):
+    best = np.inf
+    out = None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+def _rng_floor_ns():
+    """ns per 64-bit xoshiro256** draw on this machine now (the random-number floor)."""
+    from numba import njit, uint64
+
+    from jkn_risk.rng import next_u64, seed_state
+
+    @njit
+    def draws(n):
+        s0, s1, s2, s3 = seed_state(uint64(5))
+        acc = uint64(0)
+        for _ in range(n):
+            v, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
+            acc ^= v
+        return acc
+
+    draws(10)
+    dt, _ = _best(lambda: draws(10_000_000), 7)
+    return dt / 10_000_000 * 1e9
+
+
+def _peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+
+
+def _national_year(repeat):
+    """The first projection year of configs/jkn2014.yaml, all cells, one simulation."""
+    try:
+        from jkn_risk.config import load_config
+        from jkn_risk.parameters import build_parameters
+        from jkn_risk.simulate import kernel_inputs
+    except ImportError:
+        return None
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    params = build_parameters(load_config(os.path.join(here, "configs", "jkn2014.yaml")))
+    inputs = kernel_inputs(params)
+    Y, R, S, C = params.shape
+    n = R * S * C  # the first year's cells
+    args = {k: (v[:n] if k not in ("alias_prob", "alias_index", "n_groups") else v)
+            for k, v in inputs.items()}
+    rate = params.rate[0].reshape(1, n) * np.asarray(params.ibnr_factor)[None, None, None, :].reshape(1, -1)[:, np.tile(np.arange(C), R * S)]
+    rows = []
+    variants = [(params.method, args)]
+    if params.method != "individual":
+        variants.append(("individual", {**args, "method": np.zeros_like(args["method"])}))
+    for (method, args), threads in [(v, t) for v in variants for t in (1, 2)]:
+        K.simulate_cells(seed=1, sims=np.arange(1), rate=rate, threads=threads, **args)
+        dt, out = _best(lambda: K.simulate_cells(seed=1, sims=np.arange(1), rate=rate,
+                                                 threads=threads, **args), repeat)
+        members = int(args["members"].sum())
+        rows.append(dict(case=f"national-year-{params.years[0]}-{n}cells-{method}",
+                         threads=threads,
+                         method=method, seconds=dt, member_years_per_s=members / dt,
+                         events_per_s=int(out[..., K.OUT_EVENTS].sum()) / dt,
+                         numpy_member_years_per_s=None, ratio_vs_numpy=None,
+                         peak_rss_mb=_peak_rss_mb()))
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller cells, fewer repeats (CI)")
+    ap.add_argument("--json", action="store_true", help="one JSON object per case")
+    a = ap.parse_args(argv)
+    members = 2_000_000 if a.quick else 10_000_000
+    np_members = 200_000 if a.quick else 2_000_000
+    repeat, np_repeat = (2, 1) if a.quick else (5, 2)
+    rate = 0.3
+
+    # Compile every specialisation first (setup, not timed).
+    for meth in (K.METHOD_INDIVIDUAL, K.METHOD_COLLECTIVE):
+        K.simulate_cells(**kernel_args(1000, rate, 0, 0.0, K.NO_CAP, meth))
+
+    rows = []
+    for freq, fname in ((K.FREQ_POISSON, "poisson"), (K.FREQ_NEGBIN, "negbin")):
+        for sigma in (0.0, 0.3):
+            for threads in (1, 2):
+                args = kernel_args(members, rate, freq, sigma, CAP, K.METHOD_INDIVIDUAL)
+                dt, out = _best(lambda: K.simulate_cells(threads=threads, **args), repeat)
+                rows.append(dict(case=f"individual-{fname}-sigma{sigma}-cap50M-{members}",
+                                 frequency=fname, sigma=sigma, threads=threads, seconds=dt,
+                                 member_years_per_s=members / dt,
+                                 events_per_s=int(out[0, 0, K.OUT_EVENTS]) / dt,
+                                 peak_rss_mb=_peak_rss_mb()))
+    n_cell = 200 if a.quick else 2000
+    for freq, fname in ((K.FREQ_POISSON, "poisson"), (K.FREQ_NEGBIN, "negbin")):
+        for threads in (1, 2):
+            args = kernel_args(members, rate, freq, 0.0, K.NO_CAP, K.METHOD_COLLECTIVE,
+                               n_cell=n_cell)
+            dt, out = _best(lambda: K.simulate_cells(threads=threads, **args), repeat)
+            rows.append(dict(case=f"collective-{fname}-sigma0.0-{members}x{n_cell}cells",
+                             frequency=fname, sigma=0.0, threads=threads, seconds=dt,
+                             us_per_cell=dt / n_cell * 1e6,
+                             member_years_per_s=members * n_cell / dt,
+                             events_per_s=int(out[..., K.OUT_EVENTS].sum()) / dt,
+                             peak_rss_mb=_peak_rss_mb()))
+    national = _national_year(repeat)
+    rss_kernel = _peak_rss_mb()
+
+    # The numpy baseline, same model, same run, after all kernel cases.
+    probs, tariff = case_mix()
+    rng = np.random.default_rng(0)
+    np_rate = {}
+    for freq in (K.FREQ_POISSON, K.FREQ_NEGBIN):
+        for sigma in (0.0, 0.3):
+            dt, _ = _best(lambda: numpy_cell(rng, np_members, rate, freq, 1.0, probs, tariff,
+                                             sigma, CAP), np_repeat)
+            np_rate[freq, sigma] = np_members / dt
+    for r in rows:
+        f = K.FREQ_POISSON if r.get("frequency") == "poisson" else K.FREQ_NEGBIN
+        base = np_rate[f, r.get("sigma", 0.0)]
+        r["numpy_member_years_per_s"] = base
+        r["ratio_vs_numpy"] = r["member_years_per_s"] / base
+    rows += national or []
+
+    floor = _rng_floor_ns()
+    meta = dict(machine=platform.processor() or platform.machine(), python=platform.python_version(),
+                numpy_members=np_members, kernel_peak_rss_mb=rss_kernel,
+                rng_floor_ns_per_draw=floor, load_average_1min=os.getloadavg()[0])
+    if a.json:
+        for r in rows:
+            print(json.dumps({**r, **meta}))
+        return
+    print(f"RNG floor {floor:.2f} ns per 64-bit draw; load average {os.getloadavg()[0]:.1f}; "
+          f"numpy baseline on {np_members:,} members")
+    print(f"{'case':58s} {'thr':>3s} {'M member-yr/s':>14s} {'M events/s':>11s} "
+          f"{'numpy M/s':>10s} {'x numpy':>8s} {'RSS MB':>7s}")
+    for r in rows:
+        npm = r["numpy_member_years_per_s"]
+        print(f"{r['case']:58s} {r['threads']:3d} {r['member_years_per_s'] / 1e6:14.1f} "
+              f"{r['events_per_s'] / 1e6:11.1f} "
+              f"{(npm or float('nan')) / 1e6:10.2f} {r['ratio_vs_numpy'] or float('nan'):8.1f} "
+              f"{r['peak_rss_mb']:7.0f}"
+              + (f"  {r['us_per_cell']:.1f} us/cell" if "us_per_cell" in r else ""))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,465 @@
+"""The member-year claims kernel: member-years → events → case group → cost → annual cap → totals.
+
+Two exact modes, chosen per cell:
+
+*individual* (``METHOD_INDIVIDUAL``)
+    Every member-year is simulated, with the exact shortcut that members without an event need
+    no work: per member block the number of members with at least one event is
+    ``Binomial(m, P(N >= 1))``; each of them draws a zero-truncated count (Poisson, or negative
+    binomial = Poisson with a per-member gamma frailty of mean 1 and variance ``dispersion``),
+    a case group per event by the alias method, and the tariff times the lognormal noise
+    ``exp(sigma Z - sigma^2 / 2)`` (mean 1). The member's annual total is then capped. This has
+    exactly the distribution of the member-by-member model, in memory independent of membership.
+*collective* (``METHOD_COLLECTIVE``; only without a cap)
+    The cell total ``N`` is Poisson(M rate), or for the negative binomial its exact mixed form
+    (the sum of M iid NB counts is NB with shape ``M / dispersion``, drawn as Poisson of a gamma).
+    With ``sigma == 0`` the counts per case group are the exact multinomial split of ``N`` by
+    sequential binomials (O(case groups) per cell); with ``sigma > 0`` each event draws its case
+    group and noise (O(events)). ``members_with_events`` is not drawn there and is returned as
+    ``-1``; ``members_over_cap`` is ``0`` (there is no cap) and capped equals uncapped cost.
+
+Rounding: each event's amount is ``rint(tariff * noise)`` (round half to even, as ``np.rint``),
+in integer rupiah; with ``sigma == 0`` it is the tariff exactly. All money is summed in int64
+rupiah, so totals are exact and independent of summation order.
+
+Random streams: work is split into items ``(sim, cell, member block)`` of ``MEMBER_BLOCK``
+members; each item draws from its own xoshiro256** stream keyed by
+``stream_key(TAG_CLAIMS, seed, sim, cell_key, block)`` (collective cells use block 0). Results
+are therefore bit-identical for any split of ``sims``, any order and any number of threads, and
+a cell's numbers do not depend on any other cell (common random numbers).
+"""
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from jkn_risk.kernels.sampling import (
+    alias_probabilities,
+    binomial,
+    gamma,
+    normal,
+    one_threshold,
+    poisson,
+    pow2_alias_tables,
+    zt_negbin,
+    zt_poisson,
+)
+from jkn_risk.rng import TAG_CLAIMS, next_u64, seed_state, stream_key
+
+__all__ = [
+    "simulate_cells",
+    "OUT_EVENTS",
+    "OUT_MEMBERS_WITH_EVENTS",
+    "OUT_CLAIMS_UNCAPPED",
+    "OUT_CLAIMS",
+    "OUT_MEMBERS_OVER_CAP",
+    "N_OUT",
+    "FREQ_POISSON",
+    "FREQ_NEGBIN",
+    "METHOD_INDIVIDUAL",
+    "METHOD_COLLECTIVE",
+    "NO_CAP",
+    "MEMBER_BLOCK",
+]
+
+OUT_EVENTS, OUT_MEMBERS_WITH_EVENTS, OUT_CLAIMS_UNCAPPED, OUT_CLAIMS, OUT_MEMBERS_OVER_CAP = range(5)
+N_OUT = 5
+FREQ_POISSON, FREQ_NEGBIN = 0, 1
+METHOD_INDIVIDUAL, METHOD_COLLECTIVE = 0, 1
+NO_CAP = -1
+#: Members per random stream in individual mode. Part of the stream definition: changing it
+#: changes every result (but not their distribution).
+MEMBER_BLOCK = 1 << 20
+#: Work items processed per parallel region (bounds the scratch memory to a few MB).
+_ITEM_CHUNK = 1 << 16
+
+
+# ---------------------------------------------------------------------------------------------
+# Private kernels (inputs assumed valid)
+# ---------------------------------------------------------------------------------------------
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+@njit(inline="always", cache=True)
+def _member_loop(negbin, noise, k, lam, disp, p1, t1, ztmean, mx, c, thr, ali, sh, mask, tariff,
+                 sigma, cap_eff, s0, s1, s2, s3):
+    """The ``k`` members with at least one event: counts, case groups, amounts, cap.
+
+    Called once per block with literal ``negbin``/``noise`` flags, so each call site compiles
+    to its own branch-free loop (the arrays are passed once per block, not per member).
+    """
+    half_var = 0.5 * sigma * sigma
+    events = 0
+    unc = 0
+    capped = 0
+    over = 0
+    for _ in range(k):
+        if negbin:
+            n, s0, s1, s2, s3 = zt_negbin(lam, disp, p1, t1, ztmean, s0, s1, s2, s3)
+        else:
+            n, s0, s1, s2, s3 = zt_poisson(lam, p1, t1, ztmean, s0, s1, s2, s3)
+        total = 0
+        for _e in range(n):
+            v, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
+            j = np.int64(v >> sh)
+            a = ali[mx, j]
+            # Branch-free select of the kept column or its alias (the branch is unpredictable).
+            g = a + (j - a) * np.int64((v & mask) < thr[mx, j])
+            if noise:
+                z, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+                total += np.int64(np.rint(tariff[c, g] * math.exp(sigma * z - half_var)))
+            else:
+                total += tariff[c, g]
+        events += n
+        unc += total
+        over += np.int64(total > cap_eff)
+        capped += min(total, cap_eff)
+    return events, unc, capped, over
+
+
+@njit(cache=True)
+def _individual_block(key, m, lam, freq, disp, mx, c, thr, ali, shift, tariff, sigma, cap):
+    """Simulate ``m`` member-years of cell ``c`` from stream ``key``; inputs assumed valid.
+
+    ``thr, ali, shift`` are the power-of-two alias tables of
+    :func:`jkn_risk.kernels.sampling.pow2_alias_tables` (row ``mx``).
+    Returns ``(events, members_with_events, uncapped, capped, members_over_cap)`` as int64.
+    """
+    if m <= 0 or lam <= 0.0:
+        return 0, 0, 0, 0, 0
+    s0, s1, s2, s3 = seed_state(key)
+    # P(N >= 1), P(N = 1 | N >= 1) and E[N | N >= 1] for the member count law.
+    if freq == 1:
+        r = 1.0 / disp
+        lq = math.log1p(disp * lam)
+        pos = -math.expm1(-r * lq)
+        q = disp * lam / (1.0 + disp * lam)
+        p1 = math.exp(-r * lq) * r * q / pos
+    else:
+        pos = -math.expm1(-lam)
+        p1 = lam * math.exp(-lam) / pos
+    ztmean = lam / pos
+    t1 = one_threshold(p1)
+    k, s0, s1, s2, s3 = binomial(m, pos, s0, s1, s2, s3)
+
+    sh = np.uint64(shift[mx])
+    mask = (np.uint64(1) << sh) - np.uint64(1)
+    cap_eff = cap if cap >= 0 else _INT64_MAX  # branch-free cap: min(total, cap_eff)
+    # Four call sites with literal flags: after inlining each is a specialised member loop.
+    if freq == 1:
+        if sigma > 0.0:
+            ev, unc, capped, over = _member_loop(True, True, k, lam, disp, p1, t1, ztmean, mx, c,
+                                                 thr, ali, sh, mask, tariff, sigma, cap_eff,
+                                                 s0, s1, s2, s3)
+        else:
+            ev, unc, capped, over = _member_loop(True, False, k, lam, disp, p1, t1, ztmean, mx,
+                                                 c, thr, ali, sh, mask, tariff, sigma, cap_eff,
+                                                 s0, s1, s2, s3)
+    else:
+        if sigma > 0.0:
+            ev, unc, capped, over = _member_loop(False, True, k, lam, disp, p1, t1, ztmean, mx,
+                                                 c, thr, ali, sh, mask, tariff, sigma, cap_eff,
+                                                 s0, s1, s2, s3)
+        else:
+            ev, unc, capped, over = _member_loop(False, False, k, lam, disp, p1, t1, ztmean, mx,
+                                                 c, thr, ali, sh, mask, tariff, sigma, cap_eff,
+                                                 s0, s1, s2, s3)
+    return ev, k, unc, capped, over
+
+
+@njit(cache=True)
+def _collective_cell(key, m, lam, freq, disp, mx, c, thr, ali, shift, n_groups, split_prob,
+                     tariff, sigma):
+    """Cell totals without a cap (collective model); inputs assumed valid.
+
+    Returns ``(events, uncapped cost)`` as int64.
+    """
+    if m <= 0 or lam <= 0.0:
+        return 0, 0
+    s0, s1, s2, s3 = seed_state(key)
+    mean = m * lam
+    if freq == 1:
+        # Sum of m iid NB(1/disp, mean lam) = Poisson(lam * disp * Gamma(m / disp)).
+        frailty, s0, s1, s2, s3 = gamma(m / disp, s0, s1, s2, s3)
+        mean = lam * disp * frailty
+    n, s0, s1, s2, s3 = poisson(mean, s0, s1, s2, s3)
+    ng = n_groups[mx]
+    cost = 0
+    if sigma == 0.0:
+        rest = n
+        for g in range(ng - 1):
+            if rest == 0:
+                break
+            x, s0, s1, s2, s3 = binomial(rest, split_prob[mx, g], s0, s1, s2, s3)
+            cost += x * tariff[c, g]
+            rest -= x
+        cost += rest * tariff[c, ng - 1]
+    else:
+        sh = np.uint64(shift[mx])
+        mask = (np.uint64(1) << sh) - np.uint64(1)
+        half_var = 0.5 * sigma * sigma
+        for _ in range(n):
+            v, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
+            j = np.int64(v >> sh)
+            a = ali[mx, j]
+            # Branch-free select of the kept column or its alias (the branch is unpredictable).
+            g = a + (j - a) * np.int64((v & mask) < thr[mx, j])
+            z, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+            cost += np.int64(np.rint(tariff[c, g] * math.exp(sigma * z - half_var)))
+    return n, cost
+
+
+@njit(inline="always", cache=True)
+def _find_cell(block_offset, r):
+    """Largest ``c`` with ``block_offset[c] <= r`` (``block_offset`` ascending, starts at 0)."""
+    lo = 0
+    hi = block_offset.shape[0] - 1
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if block_offset[mid] <= r:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
+def _run_item(it, per_sim, seed, sims, cell_key, members, rate, frequency, dispersion, mix, thr,
+              ali, shift, n_groups, tariff, sigma, cap, method, split_prob, block_offset, res):
+    """Work item ``it`` = (sim, cell, block): write its 5 outputs into ``res``. Inputs valid."""
+    si = it // per_sim
+    rr = it - si * per_sim
+    c = _find_cell(block_offset, rr)
+    b = rr - block_offset[c]
+    key = stream_key(TAG_CLAIMS, seed, sims[si], cell_key[c], b)
+    lam = rate[si, c]
+    if method[c] == 1:
+        ev, cost = _collective_cell(key, members[c], lam, frequency[c], dispersion[c], mix[c], c,
+                                    thr, ali, shift, n_groups, split_prob, tariff, sigma[c])
+        res[0] = ev
+        res[1] = -1
+        res[2] = cost
+        res[3] = cost
+        res[4] = 0
+    else:
+        m = min(MEMBER_BLOCK, members[c] - b * MEMBER_BLOCK)
+        ev, mw, unc, capd, over = _individual_block(
+            key, m, lam, frequency[c], dispersion[c], mix[c], c, thr, ali, shift, tariff,
+            sigma[c], cap[c])
+        res[0] = ev
+        res[1] = mw
+        res[2] = unc
+        res[3] = capd
+        res[4] = over
+
+
+@njit(cache=True)
+def _reduce_items(start, n, per_sim, block_offset, partial, out):
+    for j in range(n):
+        it = start + j
+        si = it // per_sim
+        c = _find_cell(block_offset, it - si * per_sim)
+        for k in range(N_OUT):
+            out[si, c, k] += partial[j, k]
+
+
+@njit(parallel=True, cache=True)
+def _simulate_kernel(seed, sims, cell_key, members, rate, frequency, dispersion, mix, thr, ali,
+                     shift, n_groups, tariff, sigma, cap, method, split_prob, block_offset, out):
+    """Fill ``out[n_sim, n_cell, 5]`` (zeroed by the caller), in parallel. Inputs assumed valid.
+
+    Work items are ``(sim, cell, block)`` enumerated through ``block_offset`` (cell ``c`` owns
+    items ``block_offset[c] .. block_offset[c + 1] - 1`` of each simulation); each item has its
+    own stream, so the parallel split does not affect any result.
+    """
+    per_sim = block_offset[block_offset.shape[0] - 1]
+    total = sims.shape[0] * per_sim
+    if total == 0:
+        return
+    chunk = min(total, _ITEM_CHUNK)
+    partial = np.zeros((chunk, N_OUT), dtype=np.int64)
+    for start in range(0, total, chunk):
+        n = min(chunk, total - start)
+        for j in prange(n):
+            _run_item(start + j, per_sim, seed, sims, cell_key, members, rate, frequency,
+                      dispersion, mix, thr, ali, shift, n_groups, tariff, sigma, cap, method,
+                      split_prob, block_offset, partial[j])
+        _reduce_items(start, n, per_sim, block_offset, partial, out)
+
+
+@njit(cache=True)
+def _simulate_kernel_serial(seed, sims, cell_key, members, rate, frequency, dispersion, mix, thr,
+                            ali, shift, n_groups, tariff, sigma, cap, method, split_prob,
+                            block_offset, out):
+    """As :func:`_simulate_kernel` on the calling thread (one thread or one item: no pool)."""
+    per_sim = block_offset[block_offset.shape[0] - 1]
+    total = sims.shape[0] * per_sim
+    if total == 0:
+        return
+    res = np.zeros(N_OUT, dtype=np.int64)
+    for it in range(total):
+        _run_item(it, per_sim, seed, sims, cell_key, members, rate, frequency, dispersion, mix,
+                  thr, ali, shift, n_groups, tariff, sigma, cap, method, split_prob,
+                  block_offset, res)
+        si = it // per_sim
+        c = _find_cell(block_offset, it - si * per_sim)
+        for k in range(N_OUT):
+            out[si, c, k] += res[k]
+
+
+# ---------------------------------------------------------------------------------------------
+# Public wrapper
+# ---------------------------------------------------------------------------------------------
+def _as(name, x, dtype, shape):
+    a = np.ascontiguousarray(x, dtype=dtype)
+    if a.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {a.shape}")
+    return a
+
+
+def _split_probabilities(alias_prob, alias_index, n_groups):
+    """Conditional probabilities ``p_g / sum_{h >= g} p_h`` per mix, from the alias tables."""
+    n_mix, k = alias_prob.shape
+    split = np.ones((n_mix, k), dtype=np.float64)
+    for x in range(n_mix):
+        ng = int(n_groups[x])
+        p = alias_probabilities(alias_prob[x, :ng], alias_index[x, :ng])
+        tail = np.cumsum(p[::-1])[::-1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cond = np.where(tail > 0, p / tail, 1.0)
+        split[x, :ng] = np.clip(cond, 0.0, 1.0)
+    return split
+
+
+def simulate_cells(*, seed, sims, cell_key, members, rate, frequency, dispersion, mix, alias_prob,
+                   alias_index, n_groups, tariff, sigma, cap, method, threads=None):
+    """Simulate annual claims per (simulation, cell).
+
+    Parameters
+    ----------
+    seed : int
+        The run's seed.
+    sims : ndarray(int64, (n_sim,))
+        Simulation indices (stream keys; any subset, any order).
+    cell_key : ndarray(int64, (n_cell,))
+        Stable identity of each cell (year, region, segment, care flattened by the caller).
+    members : ndarray(int64, (n_cell,)) [member-years]
+        Member-years per cell, ``>= 0``.
+    rate : ndarray(float64, (n_sim, n_cell)) [events per member-year]
+        Expected events per member-year for each simulation.
+    frequency : ndarray(int64, (n_cell,))
+        ``FREQ_POISSON`` or ``FREQ_NEGBIN``.
+    dispersion : ndarray(float64, (n_cell,)) [1]
+        Variance of the gamma frailty (NB only, ``> 0``): ``Var N = m + dispersion m^2``.
+    mix : ndarray(int64, (n_cell,))
+        Row of the alias table used by each cell.
+    alias_prob : ndarray(float64, (n_mix, K))
+    alias_index : ndarray(int64, (n_mix, K))
+        Alias tables from :func:`jkn_risk.kernels.sampling.build_alias_table`, padded to K.
+    n_groups : ndarray(int64, (n_mix,))
+        Case groups used in each row (the first ``n_groups`` columns).
+    tariff : ndarray(int64, (n_cell, K)) [IDR]
+        Tariff per case group, integer rupiah.
+    sigma : ndarray(float64, (n_cell,)) [1]
+        Lognormal cost-noise sigma, ``>= 0``.
+    cap : ndarray(int64, (n_cell,)) [IDR]
+        Annual cap per member, or ``NO_CAP``.
+    method : ndarray(int64, (n_cell,))
+        ``METHOD_INDIVIDUAL`` or ``METHOD_COLLECTIVE`` (the latter only with ``NO_CAP``).
+    threads : int, optional
+        Numba threads for this call (restored afterwards); default: the current setting.
+
+    Returns
+    -------
+    ndarray(int64, (n_sim, n_cell, 5))
+        ``[..., OUT_EVENTS]`` events, ``OUT_MEMBERS_WITH_EVENTS`` members with at least one event
+        (``-1`` for collective cells), ``OUT_CLAIMS_UNCAPPED`` [IDR], ``OUT_CLAIMS`` capped [IDR],
+        ``OUT_MEMBERS_OVER_CAP`` members whose annual total exceeds the cap.
+
+    Raises
+    ------
+    ValueError
+        On inconsistent shapes or values, or a collective cell with a cap.
+    """
+    sims = np.ascontiguousarray(sims, dtype=np.int64)
+    if sims.ndim != 1:
+        raise ValueError("sims must be 1-d")
+    cell_key = np.ascontiguousarray(cell_key, dtype=np.int64)
+    if cell_key.ndim != 1:
+        raise ValueError("cell_key must be 1-d")
+    n_sim, n_cell = sims.shape[0], cell_key.shape[0]
+    members = _as("members", members, np.int64, (n_cell,))
+    rate = _as("rate", rate, np.float64, (n_sim, n_cell))
+    frequency = _as("frequency", frequency, np.int64, (n_cell,))
+    dispersion = _as("dispersion", dispersion, np.float64, (n_cell,))
+    mix = _as("mix", mix, np.int64, (n_cell,))
+    alias_prob = np.ascontiguousarray(alias_prob, dtype=np.float64)
+    if alias_prob.ndim != 2:
+        raise ValueError("alias_prob must be 2-d (n_mix, K)")
+    n_mix, k = alias_prob.shape
+    alias_index = _as("alias_index", alias_index, np.int64, (n_mix, k))
+    n_groups = _as("n_groups", n_groups, np.int64, (n_mix,))
+    tariff = _as("tariff", tariff, np.int64, (n_cell, k))
+    sigma = _as("sigma", sigma, np.float64, (n_cell,))
+    cap = _as("cap", cap, np.int64, (n_cell,))
+    method = _as("method", method, np.int64, (n_cell,))
+
+    if np.any(members < 0):
+        raise ValueError("members must be >= 0")
+    if not np.all(np.isfinite(rate)) or np.any(rate < 0):
+        raise ValueError("rate must be finite and >= 0")
+    if np.any((frequency != FREQ_POISSON) & (frequency != FREQ_NEGBIN)):
+        raise ValueError("frequency must be FREQ_POISSON or FREQ_NEGBIN")
+    nb = frequency == FREQ_NEGBIN
+    if np.any(~(dispersion[nb] > 0)) or not np.all(np.isfinite(dispersion[nb])):
+        raise ValueError("dispersion must be finite and > 0 for negative binomial cells")
+    if np.any((n_groups < 1) | (n_groups > k)):
+        raise ValueError("n_groups must be in 1..K")
+    if np.any((mix < 0) | (mix >= n_mix)):
+        raise ValueError("mix must index a row of the alias table")
+    used = np.arange(k)[None, :] < n_groups[:, None]
+    if np.any(used & ((alias_prob < 0) | (alias_prob > 1) | ~np.isfinite(alias_prob))):
+        raise ValueError("alias_prob must lie in [0, 1]")
+    if np.any(used & ((alias_index < 0) | (alias_index >= n_groups[:, None]))):
+        raise ValueError("alias_index must point inside the used case groups")
+    if np.any(tariff < 0):
+        raise ValueError("tariff must be >= 0")
+    if not np.all(np.isfinite(sigma)) or np.any(sigma < 0):
+        raise ValueError("sigma must be finite and >= 0")
+    if np.any(cap < NO_CAP):
+        raise ValueError("cap must be >= 0 or NO_CAP")
+    if np.any((method != METHOD_INDIVIDUAL) & (method != METHOD_COLLECTIVE)):
+        raise ValueError("method must be METHOD_INDIVIDUAL or METHOD_COLLECTIVE")
+    if np.any((method == METHOD_COLLECTIVE) & (cap != NO_CAP)):
+        raise ValueError("collective method is exact only without a cap (cap == NO_CAP)")
+
+    # Items per simulation: ceil(members / MEMBER_BLOCK) per individual cell, one per collective.
+    blocks = np.where(method == METHOD_COLLECTIVE, 1, -(-members // MEMBER_BLOCK)).astype(np.int64)
+    block_offset = np.zeros(n_cell + 1, dtype=np.int64)
+    np.cumsum(blocks, out=block_offset[1:])
+    split_prob = _split_probabilities(alias_prob, alias_index, n_groups)
+    thr, ali, shift = pow2_alias_tables(alias_prob, alias_index, n_groups)
+    out = np.zeros((n_sim, n_cell, N_OUT), dtype=np.int64)
+
+    args = (np.int64(seed), sims, cell_key, members, rate, frequency, dispersion, mix, thr, ali,
+            shift, n_groups, tariff, sigma, cap, method, split_prob, block_offset, out)
+    n_items = n_sim * int(block_offset[-1])
+    if threads is not None and int(threads) < 1:
+        raise ValueError("threads must be >= 1")
+    if n_items <= 1 or threads == 1 or (threads is None and numba.get_num_threads() == 1):
+        _simulate_kernel_serial(*args)  # same items, same streams, no thread pool
+        return out
+    old_threads = numba.get_num_threads()
+    old_chunk = numba.get_parallel_chunksize()
+    try:
+        if threads is not None:
+            numba.set_num_threads(int(threads))
+        numba.set_parallel_chunksize(1)  # items differ in size: hand them out one at a time
+        _simulate_kernel(*args)
+    finally:
+        numba.set_parallel_chunksize(old_chunk)
+        numba.set_num_threads(old_threads)
+    return out

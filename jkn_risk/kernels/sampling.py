@@ -1,0 +1,540 @@
+"""Exact samplers driven by the xoshiro256** state of :mod:`jkn_risk.rng`.
+
+Every sampler takes the generator state as four ``uint64`` scalars ``s0, s1, s2, s3`` (never
+an array, so that calls inside hot loops carry no reference counting) and returns
+``(value, s0, s1, s2, s3)``. Small samplers are ``inline="always"``; the rarely called
+rejection samplers (binomial, large-mean Poisson, gamma) are ordinary ``@njit`` functions,
+which is cheaper to compile and costs one call per draw.
+
+Algorithms (all exact, given exact uniforms):
+
+- uniform: 53 random bits, ``[0, 1)``; :func:`uniform_open` gives ``(0, 1]``.
+- normal: the 256-layer ziggurat (Marsaglia & Tsang 2000, 52-bit, NumPy's layout; its tables
+  carry the usual ~1e-9 relative error in the layer areas); Box-Muller in :func:`normal_pair`.
+- gamma: Marsaglia & Tsang (2000); shape < 1 by ``Gamma(a + 1) * U**(1/a)``.
+- Poisson: multiplication (inversion) for mean < 10, PTRS (Hörmann 1993) otherwise.
+- binomial: inversion for ``n * min(p, 1-p) < 10``, BTRS (Hörmann 1993) otherwise.
+- zero-truncated Poisson / negative binomial: inversion of the truncated pmf when the
+  truncated mean is small, otherwise rejection of zeros from the untruncated sampler.
+- case groups: the alias method (Walker 1977, Vose 1991) over a power-of-two table, one 64-bit
+  draw per event: top bits pick the column, an integer comparison of the rest keeps or aliases.
+
+No global NumPy or Numba random state is used anywhere.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, uint64
+
+from jkn_risk.rng import next_u64
+
+__all__ = [
+    "build_alias_table",
+    "alias_probabilities",
+    "uniform",
+    "uniform_open",
+    "normal_pair",
+    "poisson",
+    "binomial",
+    "gamma",
+    "zt_poisson",
+    "zt_negbin",
+    "one_threshold",
+    "normal",
+    "pow2_alias_tables",
+]
+
+_INV53 = 1.0 / 9007199254740992.0  # 2**-53
+_TWO_PI = 2.0 * math.pi
+# Inversion of a zero-truncated pmf is used while the truncated mean stays below this.
+_ZT_INVERSION_MAX_MEAN = 20.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Alias tables (plain numpy; built once per case mix, outside the kernels)
+# ---------------------------------------------------------------------------------------------
+def build_alias_table(prob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walker/Vose alias table for a discrete distribution.
+
+    Parameters
+    ----------
+    prob : ndarray(float64, (k,))
+        Non-negative weights (normalised here), ``k >= 1``, positive sum.
+
+    Returns
+    -------
+    alias_prob : ndarray(float64, (k,))
+        Probability of keeping column ``j`` (in ``[0, 1]``).
+    alias_index : ndarray(int64, (k,))
+        The alternative outcome of column ``j``.
+
+    Notes
+    -----
+    Drawing ``j`` uniformly on ``0..k-1`` and keeping it with probability ``alias_prob[j]``
+    (else ``alias_index[j]``) returns ``g`` with probability ``prob[g] / prob.sum()``, exact up
+    to float64 rounding of the table (:func:`alias_probabilities` recovers the probabilities
+    the table actually encodes; it is what collective mode uses, so both modes sample the
+    same distribution). Vose's stable variant: leftover columns get probability 1.
+    """
+    p = np.asarray(prob, dtype=np.float64)
+    if p.ndim != 1 or p.size == 0:
+        raise ValueError("prob must be a non-empty 1-d array")
+    if not np.all(np.isfinite(p)) or np.any(p < 0) or p.sum() <= 0:
+        raise ValueError("prob must be finite, non-negative and have a positive sum")
+    k = p.size
+    scaled = p * (k / p.sum())
+    alias_prob = np.ones(k, dtype=np.float64)
+    alias_index = np.arange(k, dtype=np.int64)
+    small = [i for i in range(k) if scaled[i] < 1.0]
+    large = [i for i in range(k) if scaled[i] >= 1.0]
+    while small and large:
+        s = small.pop()
+        g = large.pop()
+        alias_prob[s] = scaled[s]
+        alias_index[s] = g
+        scaled[g] = (scaled[g] + scaled[s]) - 1.0
+        if scaled[g] < 1.0:
+            small.append(g)
+        else:
+            large.append(g)
+    # Whatever is left has scaled weight 1 up to rounding: keep it with certainty.
+    for i in small + large:
+        alias_prob[i] = 1.0
+        alias_index[i] = i
+    return alias_prob, alias_index
+
+
+def alias_probabilities(alias_prob: np.ndarray, alias_index: np.ndarray) -> np.ndarray:
+    """The distribution an alias table encodes: ``p[g] = (q[g] + sum_{j: a[j]=g} (1 - q[j])) / k``.
+
+    Parameters
+    ----------
+    alias_prob : ndarray(float64, (k,))
+    alias_index : ndarray(int64, (k,))
+
+    Returns
+    -------
+    ndarray(float64, (k,))
+    """
+    q = np.asarray(alias_prob, dtype=np.float64)
+    a = np.asarray(alias_index, dtype=np.int64)
+    k = q.size
+    p = q.copy()
+    np.add.at(p, a, 1.0 - q)
+    return p / k
+
+
+# ---------------------------------------------------------------------------------------------
+# Inlined scalar samplers
+# ---------------------------------------------------------------------------------------------
+@njit(inline="always", cache=True)
+def uniform(s0, s1, s2, s3):
+    """Uniform on ``[0, 1)`` with 53 bits: ``(u, s0, s1, s2, s3)``."""
+    v, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
+    return float(np.int64(v >> uint64(11))) * _INV53, s0, s1, s2, s3
+
+
+@njit(inline="always", cache=True)
+def uniform_open(s0, s1, s2, s3):
+    """Uniform on ``(0, 1]`` with 53 bits (safe for ``log``): ``(u, s0, s1, s2, s3)``."""
+    v, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
+    return (float(np.int64(v >> uint64(11))) + 1.0) * _INV53, s0, s1, s2, s3
+
+
+@njit(inline="always", cache=True)
+def normal_pair(s0, s1, s2, s3):
+    """Two independent standard normals by Box-Muller: ``(z1, z2, s0, s1, s2, s3)``."""
+    u1, s0, s1, s2, s3 = uniform_open(s0, s1, s2, s3)
+    u2, s0, s1, s2, s3 = uniform(s0, s1, s2, s3)
+    r = math.sqrt(-2.0 * math.log(u1))
+    t = _TWO_PI * u2
+    return r * math.cos(t), r * math.sin(t), s0, s1, s2, s3
+
+
+# ---------------------------------------------------------------------------------------------
+# Rejection samplers (not inlined: called rarely)
+# ---------------------------------------------------------------------------------------------
+@njit(cache=True)
+def gamma(shape, s0, s1, s2, s3):
+    """Gamma(shape, scale 1) by Marsaglia & Tsang; ``shape > 0``. ``(x, s0, s1, s2, s3)``."""
+    boost = 1.0
+    a = shape
+    if a < 1.0:
+        u, s0, s1, s2, s3 = uniform_open(s0, s1, s2, s3)
+        boost = u ** (1.0 / a)
+        a = a + 1.0
+    d = a - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    while True:
+        z, z2, s0, s1, s2, s3 = normal_pair(s0, s1, s2, s3)
+        v = 1.0 + c * z
+        if v <= 0.0:
+            continue
+        v = v * v * v
+        u, s0, s1, s2, s3 = uniform_open(s0, s1, s2, s3)
+        zz = z * z
+        if u < 1.0 - 0.0331 * zz * zz:
+            return d * v * boost, s0, s1, s2, s3
+        if math.log(u) < 0.5 * zz + d * (1.0 - v + math.log(v)):
+            return d * v * boost, s0, s1, s2, s3
+
+
+@njit(cache=True)
+def _poisson_ptrs(lam, s0, s1, s2, s3):
+    """Poisson(lam) for lam >= 10 by transformed rejection with squeeze (Hörmann 1993)."""
+    slam = math.sqrt(lam)
+    loglam = math.log(lam)
+    b = 0.931 + 2.53 * slam
+    a = -0.059 + 0.02483 * b
+    invalpha = 1.1239 + 1.1328 / (b - 3.4)
+    vr = 0.9277 - 3.6224 / (b - 2.0)
+    while True:
+        u, s0, s1, s2, s3 = uniform(s0, s1, s2, s3)
+        u = u - 0.5
+        v, s0, s1, s2, s3 = uniform_open(s0, s1, s2, s3)
+        us = 0.5 - abs(u)
+        kf = math.floor((2.0 * a / us + b) * u + lam + 0.43)
+        if us >= 0.07 and v <= vr:
+            return int(kf), s0, s1, s2, s3
+        if kf < 0.0 or (us < 0.013 and v > us):
+            continue
+        if (math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b)
+                <= -lam + kf * loglam - math.lgamma(kf + 1.0)):
+            return int(kf), s0, s1, s2, s3
+
+
+@njit(cache=True)
+def poisson(lam, s0, s1, s2, s3):
+    """Poisson(lam), ``lam >= 0``: ``(k, s0, s1, s2, s3)`` with ``k`` an int64."""
+    if lam <= 0.0:
+        return 0, s0, s1, s2, s3
+    if lam >= 10.0:
+        return _poisson_ptrs(lam, s0, s1, s2, s3)
+    enlam = math.exp(-lam)
+    k = 0
+    prod = 1.0
+    while True:
+        u, s0, s1, s2, s3 = uniform(s0, s1, s2, s3)
+        prod *= u
+        if prod > enlam:
+            k += 1
+        else:
+            return k, s0, s1, s2, s3
+
+
+_STIRLING_TAIL = np.array([
+    0.0810614667953272, 0.0413406959554092, 0.0276779256849983, 0.02079067210376509,
+    0.0166446911898211, 0.0138761288230707, 0.0118967099458917, 0.0104112652619720,
+    0.00925546218271273, 0.00833056343336287,
+])
+
+
+@njit(inline="always", cache=True)
+def _stirling_tail(k):
+    """``log(k!) - [(k + 1/2) log(k + 1) - (k + 1) + log(2 pi)/2]``."""
+    if k <= 9.0:
+        return _STIRLING_TAIL[int(k)]
+    kp1 = k + 1.0
+    kp1sq = kp1 * kp1
+    return (1.0 / 12.0 - (1.0 / 360.0 - 1.0 / 1260.0 / kp1sq) / kp1sq) / kp1
+
+
+@njit(cache=True)
+def _binomial_btrs(n, p, s0, s1, s2, s3):
+    """Binomial(n, p), ``p <= 1/2``, ``n p >= 10`` by BTRS (Hörmann 1993)."""
+    nf = float(n)
+    spq = math.sqrt(nf * p * (1.0 - p))
+    b = 1.15 + 2.53 * spq
+    a = -0.0873 + 0.0248 * b + 0.01 * p
+    c = nf * p + 0.5
+    vr = 0.92 - 4.2 / b
+    r = p / (1.0 - p)
+    alpha = (2.83 + 5.1 / b) * spq
+    m = math.floor((nf + 1.0) * p)
+    while True:
+        u, s0, s1, s2, s3 = uniform(s0, s1, s2, s3)
+        u = u - 0.5
+        v, s0, s1, s2, s3 = uniform_open(s0, s1, s2, s3)
+        us = 0.5 - abs(u)
+        kf = math.floor((2.0 * a / us + b) * u + c)
+        if kf < 0.0 or kf > nf:
+            continue
+        if us >= 0.07 and v <= vr:
+            return int(kf), s0, s1, s2, s3
+        lv = math.log(v * alpha / (a / (us * us) + b))
+        bound = ((m + 0.5) * math.log((m + 1.0) / (r * (nf - m + 1.0)))
+                 + (nf + 1.0) * math.log((nf - m + 1.0) / (nf - kf + 1.0))
+                 + (kf + 0.5) * math.log(r * (nf - kf + 1.0) / (kf + 1.0))
+                 + _stirling_tail(m) + _stirling_tail(nf - m)
+                 - _stirling_tail(kf) - _stirling_tail(nf - kf))
+        if lv <= bound:
+            return int(kf), s0, s1, s2, s3
+
+
+@njit(cache=True)
+def _binomial_inversion(n, p, s0, s1, s2, s3):
+    """Binomial(n, p), ``p <= 1/2``, small ``n p``, by sequential inversion."""
+    q = 1.0 - p
+    sr = p / q
+    a = (n + 1) * sr
+    r0 = math.exp(n * math.log1p(-p))
+    while True:
+        u, s0, s1, s2, s3 = uniform(s0, s1, s2, s3)
+        r = r0
+        k = 0
+        while u > r:
+            u -= r
+            k += 1
+            if k > n:
+                break
+            r *= a / k - sr
+        if k <= n:
+            return k, s0, s1, s2, s3
+        # u fell into the float rounding gap above the last pmf term: draw again (exact).
+
+
+@njit(cache=True)
+def binomial(n, p, s0, s1, s2, s3):
+    """Binomial(n, p) for int ``n >= 0`` and ``0 <= p <= 1``: ``(k, s0, s1, s2, s3)``."""
+    if n <= 0 or p <= 0.0:
+        return 0, s0, s1, s2, s3
+    if p >= 1.0:
+        return n, s0, s1, s2, s3
+    flip = p > 0.5
+    pp = 1.0 - p if flip else p
+    if n * pp < 10.0:
+        k, s0, s1, s2, s3 = _binomial_inversion(n, pp, s0, s1, s2, s3)
+    else:
+        k, s0, s1, s2, s3 = _binomial_btrs(n, pp, s0, s1, s2, s3)
+    if flip:
+        k = n - k
+    return k, s0, s1, s2, s3
+
+
+# ---------------------------------------------------------------------------------------------
+# Zero-truncated counts (one per member with at least one event)
+# ---------------------------------------------------------------------------------------------
+@njit(inline="always", cache=True)
+def one_threshold(p1):
+    """``floor(p1 2**64)`` as uint64 (``p1 < 1``): ``v < threshold`` has probability ``p1``."""
+    if p1 >= 1.0:
+        return np.uint64(0xFFFFFFFFFFFFFFFF)
+    return np.uint64(p1 * 18446744073709551616.0)
+
+
+@njit(inline="always", cache=True)
+def _zt_inversion(p1, t1, ratio_a, ratio_b, s0, s1, s2, s3):
+    """Inversion of a zero-truncated pmf with ``pmf(k) = pmf(k-1) * (ratio_a + ratio_b / k)``.
+
+    ``p1 = P(N = 1 | N >= 1)`` and ``t1 = one_threshold(p1)``. The common outcome ``k = 1`` is
+    decided by an integer comparison of one 64-bit draw; otherwise the same draw, as a 53-bit
+    uniform, continues the inversion from ``k = 2`` (its first comparison ``u >= p1`` agrees with
+    ``v >= t1`` up to the 2**-53 resolution of the uniform).
+    Poisson: ``a = 0, b = lam``. NB(r, q): ``a = q, b = (r - 1) q``.
+    """
+    v, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
+    if v < t1:
+        return 1, s0, s1, s2, s3
+    u = float(np.int64(v >> uint64(11))) * _INV53
+    k = 1
+    pk = p1
+    cum = p1
+    while u >= cum:
+        k += 1
+        pk *= ratio_a + ratio_b / k
+        cum_new = cum + pk
+        if cum_new == cum:  # u lies in the rounding gap above the total mass: redraw
+            u, s0, s1, s2, s3 = uniform(s0, s1, s2, s3)
+            k = 1
+            pk = p1
+            cum = p1
+            continue
+        cum = cum_new
+    return k, s0, s1, s2, s3
+
+
+@njit(inline="always", cache=True)
+def zt_poisson(lam, p1, t1, ztmean, s0, s1, s2, s3):
+    """Zero-truncated Poisson(lam): N given N >= 1.
+
+    ``p1 = lam e^-lam / (1 - e^-lam) = P(N = 1 | N >= 1)``, ``t1 = one_threshold(p1)`` and
+    ``ztmean = E[N | N >= 1]`` are precomputed by the caller.
+    """
+    if ztmean <= _ZT_INVERSION_MAX_MEAN:
+        return _zt_inversion(p1, t1, 0.0, lam, s0, s1, s2, s3)
+    while True:
+        k, s0, s1, s2, s3 = poisson(lam, s0, s1, s2, s3)
+        if k > 0:
+            return k, s0, s1, s2, s3
+
+
+@njit(inline="always", cache=True)
+def zt_negbin(lam, disp, p1, t1, ztmean, s0, s1, s2, s3):
+    """Zero-truncated negative binomial with mean ``lam`` and ``Var = lam + disp lam^2``.
+
+    The untruncated law is Poisson(lam G) with G ~ Gamma(1/disp, scale disp) (mean 1), i.e.
+    NB(r = 1/disp, q = disp lam / (1 + disp lam)) with ``pmf(k) = pmf(k-1) (r + k - 1) q / k``.
+    ``p1 = P(N = 1 | N >= 1)``, ``t1 = one_threshold(p1)`` and ``ztmean = E[N | N >= 1]`` are
+    precomputed by the caller.
+    """
+    if ztmean <= _ZT_INVERSION_MAX_MEAN:
+        q = disp * lam / (1.0 + disp * lam)
+        r = 1.0 / disp
+        return _zt_inversion(p1, t1, q, (r - 1.0) * q, s0, s1, s2, s3)
+    while True:
+        g, s0, s1, s2, s3 = gamma(1.0 / disp, s0, s1, s2, s3)
+        k, s0, s1, s2, s3 = poisson(lam * disp * g, s0, s1, s2, s3)
+        if k > 0:
+            return k, s0, s1, s2, s3
+
+
+# ---------------------------------------------------------------------------------------------
+# Power-of-two alias tables with integer thresholds (the kernels' internal form)
+# ---------------------------------------------------------------------------------------------
+@njit(cache=True)
+def _pow2_alias_row(p, bits, thr, ali):
+    """Vose alias table over ``2**bits`` columns for ``p`` (normalised, zero-padded).
+
+    Column ``j`` keeps ``j`` when the low ``64 - bits`` bits of a draw are below ``thr[j]``
+    (``thr = floor(q_j 2**(64 - bits))``, or all ones when ``q_j = 1``), else ``ali[j]``.
+    """
+    nb = 1 << bits
+    scaled = np.zeros(nb)
+    for i in range(p.shape[0]):
+        scaled[i] = p[i] * nb
+    small = np.empty(nb, dtype=np.int64)
+    large = np.empty(nb, dtype=np.int64)
+    ns = 0
+    nl = 0
+    for i in range(nb):
+        if scaled[i] < 1.0:
+            small[ns] = i
+            ns += 1
+        else:
+            large[nl] = i
+            nl += 1
+    q = np.ones(nb)
+    a = np.arange(nb)
+    while ns > 0 and nl > 0:
+        ns -= 1
+        s = small[ns]
+        nl -= 1
+        g = large[nl]
+        q[s] = scaled[s]
+        a[s] = g
+        scaled[g] = (scaled[g] + scaled[s]) - 1.0
+        if scaled[g] < 1.0:
+            small[ns] = g
+            ns += 1
+        else:
+            large[nl] = g
+            nl += 1
+    scale = 2.0 ** (64 - bits)
+    for i in range(nb):
+        if q[i] >= 1.0:
+            thr[i] = np.uint64(0xFFFFFFFFFFFFFFFF)
+            ali[i] = i
+        else:
+            thr[i] = np.uint64(q[i] * scale)
+            ali[i] = a[i]
+
+
+def pow2_alias_tables(alias_prob, alias_index, n_groups):
+    """Re-express padded alias tables as power-of-two tables with uint64 thresholds.
+
+    The distribution is the one the given tables encode (:func:`alias_probabilities`). One
+    64-bit draw ``v`` then picks column ``v >> (64 - bits)`` and compares its low
+    ``64 - bits`` bits with the threshold: no float arithmetic and no bias beyond the
+    2**-(64 - bits) quantisation of the keep probabilities.
+
+    Returns
+    -------
+    thr : ndarray(uint64, (n_mix, 2**max_bits))
+    ali : ndarray(int64, (n_mix, 2**max_bits))
+    shift : ndarray(int64, (n_mix,))
+        ``64 - bits`` per mix (``bits >= 1``).
+    """
+    n_mix = alias_prob.shape[0]
+    bits = np.array([max(1, int(np.ceil(np.log2(max(int(n), 1))))) for n in n_groups],
+                    dtype=np.int64)
+    width = 1 << int(bits.max()) if n_mix else 2
+    thr = np.zeros((n_mix, width), dtype=np.uint64)
+    ali = np.zeros((n_mix, width), dtype=np.int64)
+    for x in range(n_mix):
+        ng = int(n_groups[x])
+        p = alias_probabilities(alias_prob[x, :ng], alias_index[x, :ng])
+        _pow2_alias_row(p, bits[x], thr[x], ali[x])
+    return thr, ali, 64 - bits
+
+
+# ---------------------------------------------------------------------------------------------
+# Ziggurat standard normal (Marsaglia & Tsang 2000; 256 layers, 52-bit, as in NumPy)
+# ---------------------------------------------------------------------------------------------
+_ZIG_R = 3.6541528853610088
+_ZIG_INV_R = 1.0 / _ZIG_R
+_ZIG_V = 4.92867323399e-3
+
+
+def _ziggurat_tables():
+    m = 2.0**52
+    ki = np.zeros(256, dtype=np.uint64)
+    wi = np.zeros(256)
+    fi = np.zeros(256)
+    dn = tn = _ZIG_R
+    q = _ZIG_V / math.exp(-0.5 * dn * dn)
+    ki[0] = np.uint64((dn / q) * m)
+    ki[1] = 0
+    wi[0] = q / m
+    wi[255] = dn / m
+    fi[0] = 1.0
+    fi[255] = math.exp(-0.5 * dn * dn)
+    for i in range(254, 0, -1):
+        dn = math.sqrt(-2.0 * math.log(_ZIG_V / dn + math.exp(-0.5 * dn * dn)))
+        ki[i + 1] = np.uint64((dn / tn) * m)
+        tn = dn
+        fi[i] = math.exp(-0.5 * dn * dn)
+        wi[i] = dn / m
+    return ki, wi, fi
+
+
+_ZIG_KI, _ZIG_WI, _ZIG_FI = _ziggurat_tables()
+
+
+@njit(cache=True)
+def _normal_slow(idx, x, sign, s0, s1, s2, s3):
+    """The ziggurat's rare branch (tail or wedge) for one rejected box; may reject again."""
+    if idx == 0:
+        while True:
+            u1, s0, s1, s2, s3 = uniform(s0, s1, s2, s3)
+            u2, s0, s1, s2, s3 = uniform(s0, s1, s2, s3)
+            xx = -_ZIG_INV_R * math.log1p(-u1)
+            yy = -math.log1p(-u2)
+            if yy + yy > xx * xx:
+                z = _ZIG_R + xx
+                return (-z if sign else z), True, s0, s1, s2, s3
+    u, s0, s1, s2, s3 = uniform(s0, s1, s2, s3)
+    if (_ZIG_FI[idx - 1] - _ZIG_FI[idx]) * u + _ZIG_FI[idx] < math.exp(-0.5 * x * x):
+        return x, True, s0, s1, s2, s3
+    return x, False, s0, s1, s2, s3
+
+
+@njit(inline="always", cache=True)
+def normal(s0, s1, s2, s3):
+    """Standard normal by the 256-layer ziggurat (one 64-bit draw 99% of the time)."""
+    while True:
+        r, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
+        idx = np.int64(r & uint64(0xFF))
+        r = r >> uint64(8)
+        bit = np.int64(r & uint64(1))
+        rabs = (r >> uint64(1)) & uint64(0x000FFFFFFFFFFFFF)
+        # Branch-free sign (the branch would be mispredicted half the time); signed int to
+        # float conversion (exact below 2**52, cheaper than unsigned).
+        x = float(np.int64(rabs)) * _ZIG_WI[idx] * (1.0 - 2.0 * bit)
+        sign = bit != 0
+        if rabs < _ZIG_KI[idx]:
+            return x, s0, s1, s2, s3
+        z, ok, s0, s1, s2, s3 = _normal_slow(idx, x, sign, s0, s1, s2, s3)
+        if ok:
+            return z, s0, s1, s2, s3
