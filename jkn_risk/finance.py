@@ -104,7 +104,15 @@ def compartment_finance(params, cells: dict[str, np.ndarray], scheme: str | None
     """
     scheme = scheme or params.compartments
     a = compartment_matrix(scheme, params.regions, params.segments)
-    agg = lambda x: np.einsum("nyrs,crs->nyc", x, a)  # noqa: E731
+
+    def agg(x: np.ndarray) -> np.ndarray:
+        # cell by cell in a fixed order: the bits must not depend on how many simulations
+        # a block holds (einsum/BLAS paths change with the shape)
+        out = np.zeros(x.shape[:2] + (a.shape[0],))
+        for c in range(a.shape[0]):
+            for r, s in zip(*np.nonzero(a[c])):
+                out[:, :, c] += x[:, :, r, s]
+        return out
     pay = _regional_payment(cells["surplus"], params.regional_government_share)
     out = {"income_compartment": agg(cells["income"]),
            "medical_cost_compartment": agg(cells["medical_cost"]),

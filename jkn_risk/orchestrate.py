@@ -1,0 +1,309 @@
+"""Plan blocks of simulations, dispatch them (serially or on Dask), write each to Zarr, resume.
+
+The only module that imports Dask (lazily: a serial run never does). A run reads as the flow::
+
+    store  = prepare the store (create the template, or check it for --resume)
+    blocks = plan_blocks(n_sims, block_size) minus the blocks already done
+    for each block, on whichever process: simulate_block -> write_block   (same function)
+    as each block completes, in this process: mark_done -> advance the progress bar
+
+Because random streams belong to (seed, simulation, cell), the bits do not depend on the block
+size, on the number or kind of workers, on the order of completion or on a resume.
+
+Threads: ``workers=0`` runs in this process with Numba's threads (all cores by default). A
+Dask worker runs one Numba thread per task (one single-threaded worker process per core),
+unless the worker process was started with ``NUMBA_NUM_THREADS`` set and a single Dask thread,
+in which case the kernel uses those Numba threads (one worker process per node).
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+import uuid
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from jkn_risk import results
+
+__all__ = ["plan_blocks", "auto_block_size", "estimate_seconds_per_sim", "run", "run_block"]
+
+log = logging.getLogger(__name__)
+
+#: Cost model for :func:`auto_block_size` (one core, measured on the development machine):
+#: seconds per simulated event (individual mode, or collective with cost noise), per case
+#: group per cell (collective without noise: sequential binomial split) and per cell.
+COST_PER_EVENT = 0.9e-7
+COST_PER_GROUP = 2.5e-7
+COST_PER_CELL = 2.0e-5
+#: Target seconds per task (blocks are rounded down to 1, 2, 5 x 10^k simulations).
+TARGET_SECONDS = 4.0
+#: Largest block output held in memory by a task [bytes].
+MAX_BLOCK_BYTES = 64 * 2**20
+
+
+# --------------------------------------------------------------------------- planning
+def plan_blocks(n_sims: int, block_size: int) -> list[tuple[int, int]]:
+    """Blocks ``[(start, stop), ...]`` covering ``range(n_sims)``, each ``block_size`` long
+    (the last may be shorter). Block ``i`` starts at ``i * block_size``."""
+    if n_sims < 1 or block_size < 1:
+        raise ValueError("n_sims and block_size must be >= 1")
+    return [(s, min(s + block_size, n_sims)) for s in range(0, n_sims, block_size)]
+
+
+def _method_code(params) -> str:
+    if params.method != "auto":
+        return params.method
+    return "collective" if params.annual_cap is None else "individual"
+
+
+def estimate_seconds_per_sim(params) -> float:
+    """Deterministic estimate of one simulation's cost on one core [s] (a fixed cost model).
+
+    Individual mode and collective mode with cost noise cost about the expected number of
+    events; collective mode without noise costs about the number of (cell, case group) pairs.
+    """
+    Y, R, S, C = params.shape
+    n_cells = Y * R * S * C
+    ibnr = np.asarray(params.ibnr_factor, dtype=float)
+    events = float((params.members[..., None] * params.rate * ibnr).sum())
+    groups = float(sum(params.case_mix[(r, c)].probability.size
+                       for r in range(R) for c in range(C))) * Y * S
+    if _method_code(params) == "collective" and params.cost_noise_sigma == 0:
+        work = COST_PER_GROUP * groups
+    else:
+        work = COST_PER_EVENT * events
+    return work + COST_PER_CELL * n_cells
+
+
+def _nice_floor(x: float) -> int:
+    """Largest 1, 2 or 5 x 10^k not above ``x`` (at least 1)."""
+    if x < 1:
+        return 1
+    k = 10 ** math.floor(math.log10(x))
+    return int(max(m * k for m in (1, 2, 5) if m * k <= x))
+
+
+def auto_block_size(params, n_sims: int | None = None) -> int:
+    """Simulations per block so one task takes a few seconds on one core.
+
+    Deterministic (a cost model, no timing): the same parameters always give the same block
+    size. Bounded by :data:`MAX_BLOCK_BYTES` of output per task and by ``n_sims``.
+    """
+    n_sims = int(params.n_sims if n_sims is None else n_sims)
+    per_sim = estimate_seconds_per_sim(params)
+    Y, R, S, C = params.shape
+    bytes_per_sim = 8 * (Y * R * S * (6 * C + 4) + 8 * Y * max(R * S, 1))
+    size = min(TARGET_SECONDS / per_sim, MAX_BLOCK_BYTES / bytes_per_sim)
+    return max(1, min(_nice_floor(size), n_sims))
+
+
+# --------------------------------------------------------------------------- the block task
+def _default_simulate() -> Callable:
+    from jkn_risk.simulate import simulate_block
+
+    return simulate_block
+
+
+def run_block(params, store: str | Path, index: int, start: int, stop: int, *,
+              threads: int | None = None, simulate: Callable | None = None) -> int:
+    """Simulate sims ``start .. stop - 1`` and write them to ``store``; return ``index``.
+
+    The same function runs serially and on Dask workers. It does not mark the block done:
+    the caller does, once it knows the write completed.
+    """
+    simulate = simulate or _default_simulate()
+    ds = simulate(params, np.arange(start, stop, dtype=np.int64), threads=threads)
+    results.write_block(store, ds, start)
+    return index
+
+
+def _worker_threads() -> int | None:
+    """Numba threads for a task on a Dask worker: 1, unless this worker process runs a single
+    Dask thread and was given ``NUMBA_NUM_THREADS`` explicitly (then Numba's setting)."""
+    try:
+        from distributed import get_worker
+
+        nthreads = get_worker().state.nthreads
+    except Exception:  # pragma: no cover - not on a worker
+        nthreads = 1
+    if nthreads == 1 and os.environ.get("NUMBA_NUM_THREADS"):
+        return None
+    return 1
+
+
+def _dask_block(params, store: str, index: int, start: int, stop: int,
+                simulate: Callable | None) -> int:
+    return run_block(params, store, index, start, stop, threads=_worker_threads(),
+                     simulate=simulate)
+
+
+# --------------------------------------------------------------------------- progress
+def _progress_bar(enabled: bool, total: int, done: int, label: str):
+    if not enabled:
+        return nullcontext(None)
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn,
+                               TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+    from rich.text import Text
+
+    class _Rate(ProgressColumn):
+        def render(self, task):
+            speed = task.finished_speed or task.speed
+            return Text("-- sims/s" if speed is None else f"{speed:,.2f} sims/s")
+
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("sims"), _Rate(), TimeElapsedColumn(), TextColumn("elapsed"),
+                   TimeRemainingColumn(), TextColumn("left"), console=Console(stderr=True))
+
+    @contextmanager
+    def ctx():
+        with bar:
+            tid = bar.add_task(label, total=total, completed=done)
+            yield lambda n: bar.advance(tid, n)
+
+    return ctx()
+
+
+# --------------------------------------------------------------------------- clients
+def _cores() -> int:
+    """Cores this process may use (CPU affinity / cgroup-aware where the OS says)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+@contextmanager
+def _dask_client(workers: int | None, scheduler: str | None):
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        client = Client(scheduler, timeout="30s")
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    n = int(workers) if workers else _cores()
+    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                      env={"NUMBA_NUM_THREADS": "1"}, dashboard_address=":0",
+                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        yield client
+
+
+def _run_serial(params, store, todo, blocks, simulate, advance):
+    for i in todo:
+        start, stop = blocks[i]
+        run_block(params, store, i, start, stop, threads=None, simulate=simulate)
+        results.mark_done(store, i)
+        advance(stop - start)
+
+
+def _run_dask(params, store, todo, blocks, simulate, advance, workers, scheduler):
+    from distributed import as_completed
+
+    with _dask_client(workers, scheduler) as client:
+        p = client.scatter(params, broadcast=True, hash=False)
+        token = uuid.uuid4().hex[:8]
+        futures = [client.submit(_dask_block, p, str(store), i, *blocks[i], simulate,
+                                 key=f"jkn-block-{token}-{i}", retries=2, pure=False)
+                   for i in todo]
+        try:
+            for fut in as_completed(futures):
+                i = fut.result()  # re-raises a task's error (after its retries)
+                results.mark_done(store, i)
+                start, stop = blocks[i]
+                advance(stop - start)
+        finally:
+            client.cancel([f for f in futures if not f.done()])
+
+
+# --------------------------------------------------------------------------- run
+def run(params, store: str | Path, *, workers: int | None = None, scheduler: str | None = None,
+        resume: bool = False, overwrite: bool = False, progress: bool = True,
+        simulate: Callable | None = None) -> Path:
+    """Run ``params.n_sims`` simulations into a resumable Zarr store.
+
+    Parameters
+    ----------
+    params : Parameters
+        Its ``n_sims``, ``seed`` and ``block_size`` (None: :func:`auto_block_size`) define the
+        run; ``config_yaml`` is recorded in the store.
+    store : path-like
+        Zarr store (directory). With a Dask scheduler, on a filesystem the workers share.
+    workers : int, optional
+        ``0``: serial, in this process (Numba threads = all cores). ``N``: an embedded
+        ``LocalCluster`` of N single-threaded worker processes. Default: one per core.
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``); ``workers`` is then ignored.
+    resume : bool
+        Continue an interrupted run: the store must come from the same config, seed and
+        number of simulations; blocks already done are skipped (the store's block size is used).
+    overwrite : bool
+        Replace an existing store.
+    progress : bool
+        Show a rich progress bar on stderr.
+    simulate : callable, optional
+        ``simulate(params, sims, threads=None) -> xr.Dataset``; default
+        :func:`jkn_risk.simulate.simulate_block` (tests pass stand-ins).
+
+    Returns
+    -------
+    Path of the store.
+
+    Raises
+    ------
+    ResultsExistError, ResumeMismatchError
+        The store exists (without resume/overwrite) or belongs to another run.
+    Exception
+        Whatever a block raised (on Dask, after 2 retries); the blocks already marked done
+        are kept, and ``resume=True`` continues from them.
+    """
+    if resume and overwrite:
+        raise results.ResultsError("give --resume or --overwrite, not both")
+    if workers is not None and workers < 0:
+        raise results.ResultsError("--workers must be >= 0")
+    store = Path(store).absolute()
+    n_sims = int(params.n_sims)
+    if resume and store.exists():
+        block_size = results.check_resumable(store, params, n_sims, params.block_size)
+    else:
+        block_size = int(params.block_size or auto_block_size(params))
+        template = static = None
+        if simulate is not None and simulate is not _default_simulate():
+            # a stand-in: its schema and coordinates from one simulation
+            one = simulate(params, np.array([0], dtype=np.int64))
+            template = one[[n for n, v in one.data_vars.items() if "sim" in v.dims]]
+            static = one.drop_dims("sim")
+            from jkn_risk.parameters import Parameters
+
+            if isinstance(params, Parameters):  # a wrapper of the real one: the real statics
+                from jkn_risk.simulate import static_dataset
+
+                static = static_dataset(params)
+        results.create_store(store, params, n_sims, block_size, overwrite=overwrite,
+                             template=template, static=static)
+
+    blocks = plan_blocks(n_sims, block_size)
+    done = results.completed_blocks(store)
+    todo = [i for i in range(len(blocks)) if i not in done]
+    done_sims = sum(b - a for i, (a, b) in enumerate(blocks) if i in done)
+    serial = workers == 0 and scheduler is None
+    log.info("run %s: %d sims in %d blocks of %d (%d to do), %s", store, n_sims, len(blocks),
+             block_size, len(todo), "serial" if serial else (scheduler or f"{workers} workers"))
+    if not todo:
+        return store
+    t0 = time.perf_counter()
+    with _progress_bar(progress, n_sims, done_sims, params.name) as bar:
+        advance = bar or (lambda n: None)
+        if serial:
+            _run_serial(params, store, todo, blocks, simulate, advance)
+        else:
+            _run_dask(params, store, todo, blocks, simulate, advance, workers, scheduler)
+    log.info("run %s: done in %.1f s", store, time.perf_counter() - t0)
+    return store

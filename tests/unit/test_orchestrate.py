@@ -1,0 +1,188 @@
+"""Unit tests for jkn_risk.orchestrate: block plans, block sizes, the serial run and resume.
+
+The simulation is a numpy stand-in with ``simulate_block``'s signature (no kernel, no Dask);
+the Dask paths are tested in tests/cli/test_reproducibility.py.
+"""
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from jkn_risk import orchestrate, results
+from jkn_risk.orchestrate import auto_block_size, plan_blocks
+from jkn_risk.results import ResultsError, ResultsExistError, ResumeMismatchError
+
+CONFIG = "name: fake\nsimulation:\n  n_sims: 11\n"
+
+
+def _params(seed=3, n_sims=11, block_size=3):
+    return SimpleNamespace(seed=seed, n_sims=n_sims, block_size=block_size, name="fake",
+                           config_yaml=CONFIG)
+
+
+class StandIn:
+    """simulate_block stand-in: per-sim counter-based draws; records calls; can fail."""
+
+    def __init__(self, fail_at=None):
+        self.calls, self.fail_at = [], fail_at
+
+    def __call__(self, params, sims, threads=None):
+        sims = np.asarray(sims, dtype=np.int64)
+        self.calls.append(sims.tolist())
+        if self.fail_at is not None and self.fail_at in sims:
+            raise RuntimeError(f"boom at sim {self.fail_at}")
+        draws = np.stack([np.random.Generator(np.random.Philox(key=params.seed, counter=int(s)))
+                          .standard_normal((2, 3)) for s in sims])
+        return xr.Dataset(
+            {"claims": (("sim", "year", "region"), np.rint(draws * 1e6).astype(np.int64),
+                        {"units": "IDR", "long_name": "claims"}),
+             "surplus": (("sim", "year", "region"), draws * 1e9,
+                         {"units": "IDR", "long_name": "surplus"})},
+            coords={"sim": sims, "year": np.array([2014, 2015]),
+                    "region": np.array(["R1", "R2", "R3"], dtype=object)})
+
+
+def _load(path):
+    return results.open_results(path).load()
+
+
+# --------------------------------------------------------------------------- planning
+def test_plan_blocks():
+    assert plan_blocks(10, 4) == [(0, 4), (4, 8), (8, 10)]
+    assert plan_blocks(8, 4) == [(0, 4), (4, 8)]
+    assert plan_blocks(3, 10) == [(0, 3)]
+    assert plan_blocks(1, 1) == [(0, 1)]
+    with pytest.raises(ValueError):
+        plan_blocks(0, 4)
+    with pytest.raises(ValueError):
+        plan_blocks(4, 0)
+
+
+@pytest.mark.parametrize("n, block", [(1, 1), (7, 7), (100, 7), (1_000_003, 1000)])
+def test_plan_blocks_cover_exactly(n, block):
+    plan = plan_blocks(n, block)
+    assert plan[0][0] == 0 and plan[-1][1] == n
+    assert all(a == i * block for i, (a, _) in enumerate(plan))
+    assert all(b0 == a1 for (_, b0), (a1, _) in zip(plan, plan[1:]))
+
+
+@pytest.mark.parametrize("x, want", [(0.3, 1), (1, 1), (1.9, 1), (2, 2), (4.99, 2), (5, 5),
+                                     (9.9, 5), (10, 10), (37, 20), (99, 50), (120, 100)])
+def test_nice_floor(x, want):
+    assert orchestrate._nice_floor(x) == want
+
+
+@pytest.fixture(scope="module")
+def small_params():
+    from pathlib import Path
+
+    from jkn_risk.config import load_config
+    from jkn_risk.parameters import build_parameters
+
+    return build_parameters(load_config(Path(__file__).parents[1] / "data" / "small.yaml"))
+
+
+def test_auto_block_size_is_deterministic_and_bounded(small_params):
+    from dataclasses import replace
+
+    a = auto_block_size(small_params, 1000)
+    assert a == auto_block_size(small_params, 1000)  # no timing involved
+    secs = orchestrate.estimate_seconds_per_sim(small_params) * a
+    assert 0.4 * orchestrate.TARGET_SECONDS <= secs <= orchestrate.TARGET_SECONDS
+    assert auto_block_size(small_params, 3) == 3  # never more than the run
+    slow = replace(small_params, method="individual", annual_cap=1e8, cost_noise_sigma=0.3)
+    assert auto_block_size(slow, 1000) == 1  # ~30 s per simulation
+
+
+# --------------------------------------------------------------------------- serial runs
+def test_serial_run_matches_direct_simulation(tmp_path):
+    sim = StandIn()
+    store = orchestrate.run(_params(), tmp_path / "r.zarr", workers=0, progress=False,
+                            simulate=sim)
+    assert store == (tmp_path / "r.zarr").absolute()
+    got = _load(store)
+    want = sim(_params(), np.arange(11))
+    xr.testing.assert_identical(got[["claims", "surplus"]].drop_attrs(deep=False),
+                                want.drop_vars([]))
+    assert sorted(map(tuple, sim.calls[1:-1])) == [(0, 1, 2), (3, 4, 5), (6, 7, 8), (9, 10)]
+    assert results.store_attrs(store)["block_size"] == 3
+
+
+def test_progress_bar_runs(tmp_path, capsys):
+    orchestrate.run(_params(), tmp_path / "r.zarr", workers=0, progress=True, simulate=StandIn())
+    assert "11/11" in capsys.readouterr().err
+
+
+def test_existing_store_needs_resume_or_overwrite(tmp_path):
+    path = tmp_path / "r.zarr"
+    orchestrate.run(_params(), path, workers=0, progress=False, simulate=StandIn())
+    with pytest.raises(ResultsExistError):
+        orchestrate.run(_params(), path, workers=0, progress=False, simulate=StandIn())
+    with pytest.raises(ResultsError, match="not both"):
+        orchestrate.run(_params(), path, workers=0, progress=False, simulate=StandIn(),
+                        resume=True, overwrite=True)
+    orchestrate.run(_params(seed=4), path, workers=0, progress=False, simulate=StandIn(),
+                    overwrite=True)
+    assert results.store_attrs(path)["seed"] == 4
+
+
+def test_failed_run_keeps_blocks_and_resumes_to_same_bits(tmp_path):
+    full = orchestrate.run(_params(), tmp_path / "full.zarr", workers=0, progress=False,
+                           simulate=StandIn())
+    path = tmp_path / "r.zarr"
+    with pytest.raises(RuntimeError, match="boom at sim 7"):
+        orchestrate.run(_params(), path, workers=0, progress=False, simulate=StandIn(fail_at=7))
+    assert results.completed_blocks(path) == {0, 1}
+    with pytest.raises(results.IncompleteResultsError):
+        results.open_results(path)
+    again = StandIn()
+    orchestrate.run(_params(block_size=None), path, workers=0, progress=False, simulate=again,
+                    resume=True)
+    assert again.calls == [[6, 7, 8], [9, 10]]  # only the missing blocks, at the store's size
+    xr.testing.assert_identical(_load(path).drop_attrs(deep=False),
+                                _load(full).drop_attrs(deep=False))
+    nothing = StandIn()
+    orchestrate.run(_params(), path, workers=0, progress=False, simulate=nothing, resume=True)
+    assert nothing.calls == []
+
+
+def test_resume_refuses_another_run_before_simulating(tmp_path):
+    path = tmp_path / "r.zarr"
+    with pytest.raises(RuntimeError):
+        orchestrate.run(_params(), path, workers=0, progress=False, simulate=StandIn(fail_at=4))
+    for bad, what in [(_params(seed=9), "seed"), (_params(n_sims=12), "n_sims"),
+                      (_params(block_size=4), "block_size")]:
+        sim = StandIn()
+        with pytest.raises(ResumeMismatchError, match=what):
+            orchestrate.run(bad, path, workers=0, progress=False, simulate=sim, resume=True)
+        assert sim.calls == []
+
+
+def test_resume_without_a_store_starts_fresh(tmp_path):
+    path = orchestrate.run(_params(), tmp_path / "r.zarr", workers=0, progress=False,
+                           simulate=StandIn(), resume=True)
+    assert results.completed_blocks(path) == {0, 1, 2, 3}
+
+
+# --------------------------------------------------------------------------- cluster config
+def test_slurm_yaml_makes_a_single_threaded_job_script():
+    """configs/cluster/slurm.yaml drives dask-jobqueue: one 1-thread worker per core, one
+    Numba thread each (no SLURM needed: only the job script is rendered)."""
+    pytest.importorskip("dask_jobqueue")
+    from pathlib import Path
+
+    import dask
+    import yaml
+    from dask_jobqueue import SLURMCluster
+
+    path = Path(__file__).parents[2] / "configs" / "cluster" / "slurm.yaml"
+    cfg = yaml.safe_load(path.read_text())
+    with dask.config.set(dask.config.merge(dask.config.config, cfg)):  # restored afterwards
+        with SLURMCluster(scheduler_options={"dashboard_address": None}) as cluster:
+            script = cluster.job_script()
+    assert "export NUMBA_NUM_THREADS=1" in script
+    assert "--nthreads 1" in script
+    slurm = cfg["jobqueue"]["slurm"]
+    assert f"--nworkers {slurm['processes']}" in script
+    assert slurm["processes"] == slurm["cores"]
