@@ -179,7 +179,9 @@ def _nan_safe(fn, arr: np.ndarray) -> np.ndarray:
 # xarray layer
 # ---------------------------------------------------------------------------------------------------------------
 def with_total(da: xr.DataArray) -> xr.DataArray:
-    """Append ``compartment="total"`` (the sum over compartments, NaN-skipping) when there are several.
+    """Append ``compartment="total"`` (the sum over compartments, NaN-skipping) when there are several
+    and none of them is already the whole fund (``"national"``: e.g. the stress test's overlapping
+    national / segment / region views).
 
     Parameters
     ----------
@@ -191,7 +193,8 @@ def with_total(da: xr.DataArray) -> xr.DataArray:
         ``da`` loaded into memory, with one more compartment when ``da`` had more than one.
     """
     da = da.compute()
-    if da.sizes["compartment"] <= 1 or TOTAL in da["compartment"].values:
+    labels = list(da["compartment"].values)
+    if da.sizes["compartment"] <= 1 or TOTAL in labels or "national" in labels:
         return da
     total = da.sum("compartment", skipna=True, min_count=1).expand_dims(compartment=[TOTAL])
     return xr.concat([da, total.transpose(*da.dims)], dim="compartment")
