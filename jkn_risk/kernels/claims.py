@@ -11,12 +11,16 @@ Two exact modes, chosen per cell:
     ``exp(sigma Z - sigma^2 / 2)`` (mean 1). The member's annual total is then capped. This has
     exactly the distribution of the member-by-member model, in memory independent of membership.
 *collective* (``METHOD_COLLECTIVE``; only without a cap)
-    The cell total ``N`` is Poisson(M rate), or for the negative binomial its exact mixed form
-    (the sum of M iid NB counts is NB with shape ``M / dispersion``, drawn as Poisson of a gamma).
-    With ``sigma == 0`` the counts per case group are the exact multinomial split of ``N`` by
-    sequential binomials (O(case groups) per cell); with ``sigma > 0`` each event draws its case
-    group and noise (O(events)). ``members_with_events`` is not drawn there and is returned as
-    ``-1``; ``members_over_cap`` is ``0`` (there is no cap) and capped equals uncapped cost.
+    The cell's expected count is ``Λ = M rate``, or for the negative binomial ``Λ G`` with a
+    cell-level gamma factor ``G ~ Gamma(M / dispersion, scale dispersion / M)`` (the sum of M
+    iid NB counts is NB with shape ``M / dispersion``, i.e. Poisson of that gamma). The counts
+    per case group are drawn directly as independent ``N_g ~ Poisson(Λ p_g)`` (given ``G``):
+    by Poisson splitting this is exactly the law of the cell total ``N ~ Poisson(Λ)`` split
+    multinomially over the groups (for the negative binomial, exactly, given ``G``; hence
+    unconditionally). O(case groups) per cell with ``sigma == 0``; with ``sigma > 0`` group
+    ``g``'s ``N_g`` events each get a noise (O(case groups + events)). ``members_with_events``
+    is not drawn there and is returned as ``-1``; ``members_over_cap`` is ``0`` (there is no
+    cap) and capped equals uncapped cost.
 
 Rounding: each event's amount is ``rint(tariff * noise)`` (round half to even, as ``np.rint``),
 in integer rupiah; with ``sigma == 0`` it is the tariff exactly. All money is summed in int64
@@ -24,9 +28,20 @@ rupiah, so totals are exact and independent of summation order.
 
 Random streams: work is split into items ``(sim, cell, member block)`` of ``MEMBER_BLOCK``
 members; each item draws from its own xoshiro256** stream keyed by
-``stream_key(TAG_CLAIMS, seed, sim, cell_key, block)`` (collective cells use block 0). Results
-are therefore bit-identical for any split of ``sims``, any order and any number of threads, and
-a cell's numbers do not depend on any other cell (common random numbers).
+``stream_key(TAG_CLAIMS, seed, sim, cell_key, block)``. A collective cell is one item: block 0
+holds its gamma factor ``G``, and case group ``g`` draws ``N_g`` from block
+``GROUP_BLOCK + g`` (``2**40 + g``) and its noises from ``NOISE_BLOCK + g`` (``2**41 + g``).
+Results are therefore bit-identical for any split of ``sims``, any order and any number of
+threads, and a cell's numbers do not depend on any other cell (common random numbers).
+
+Within a collective cell the coupling goes down to the case group: ``N_g`` comes from
+:func:`jkn_risk.kernels.sampling.poisson_monotone` (inversion of one uniform for small means,
+PTRS above), nondecreasing (nearly, for PTRS) in its mean for a fixed stream, and the ``i``-th
+event of group ``g`` always gets the ``i``-th noise of its stream. A scenario that scales a
+cell's rate by 1.05 thus adds a few events per group to the same draws instead of reshuffling
+the cell. In individual mode a changed rate shifts the member loop's draw sequence after the
+first member whose count changes, so the coupling there is weaker (only the member blocks and
+cells are shared).
 """
 from __future__ import annotations
 
@@ -42,7 +57,7 @@ from jkn_risk.kernels.sampling import (
     gamma,
     normal,
     one_threshold,
-    poisson,
+    poisson_monotone,
     pow2_alias_tables,
     zt_negbin,
     zt_poisson,
@@ -73,6 +88,12 @@ NO_CAP = -1
 #: Members per random stream in individual mode. Part of the stream definition: changing it
 #: changes every result (but not their distribution).
 MEMBER_BLOCK = 1 << 20
+#: Stream block words of collective cells: case group ``g`` draws its count from block
+#: ``GROUP_BLOCK + g`` and its cost noises from ``NOISE_BLOCK + g`` (block 0 holds the cell's
+#: gamma frailty). Far above any member-block index (members / MEMBER_BLOCK < 2**40), so these
+#: streams never meet a member block's. Part of the stream definition, like MEMBER_BLOCK.
+GROUP_BLOCK = 1 << 40
+NOISE_BLOCK = 1 << 41
 #: Work items processed per parallel region (bounds the scratch memory to a few MB).
 _ITEM_CHUNK = 1 << 16
 
@@ -171,45 +192,49 @@ def _individual_block(key, m, lam, freq, disp, mx, c, thr, ali, shift, tariff, s
 
 
 @njit(cache=True)
-def _collective_cell(key, m, lam, freq, disp, mx, c, thr, ali, shift, n_groups, split_prob,
+def _collective_cell(key, seed, sim, ckey, m, lam, freq, disp, mx, c, n_groups, group_prob,
                      tariff, sigma):
     """Cell totals without a cap (collective model); inputs assumed valid.
 
+    ``key`` is the cell's block-0 stream (the negative binomial's cell-level gamma); case group
+    ``g`` draws its count from stream ``GROUP_BLOCK + g`` and, with ``sigma > 0``, its noises
+    from stream ``NOISE_BLOCK + g`` of ``(seed, sim, ckey)``.
     Returns ``(events, uncapped cost)`` as int64.
     """
     if m <= 0 or lam <= 0.0:
         return 0, 0
-    s0, s1, s2, s3 = seed_state(key)
     mean = m * lam
     if freq == 1:
         # Sum of m iid NB(1/disp, mean lam) = Poisson(lam * disp * Gamma(m / disp)).
+        s0, s1, s2, s3 = seed_state(key)
         frailty, s0, s1, s2, s3 = gamma(m / disp, s0, s1, s2, s3)
         mean = lam * disp * frailty
-    n, s0, s1, s2, s3 = poisson(mean, s0, s1, s2, s3)
     ng = n_groups[mx]
+    events = 0
     cost = 0
-    if sigma == 0.0:
-        rest = n
-        for g in range(ng - 1):
-            if rest == 0:
-                break
-            x, s0, s1, s2, s3 = binomial(rest, split_prob[mx, g], s0, s1, s2, s3)
-            cost += x * tariff[c, g]
-            rest -= x
-        cost += rest * tariff[c, ng - 1]
-    else:
-        sh = np.uint64(shift[mx])
-        mask = (np.uint64(1) << sh) - np.uint64(1)
-        half_var = 0.5 * sigma * sigma
-        for _ in range(n):
-            v, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
-            j = np.int64(v >> sh)
-            a = ali[mx, j]
-            # Branch-free select of the kept column or its alias (the branch is unpredictable).
-            g = a + (j - a) * np.int64((v & mask) < thr[mx, j])
-            z, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
-            cost += np.int64(np.rint(tariff[c, g] * math.exp(sigma * z - half_var)))
-    return n, cost
+    half_var = 0.5 * sigma * sigma
+    # Poisson splitting: independent N_g ~ Poisson(mean p_g), each from its own stream by a
+    # sampler monotone in the mean, so a scenario that scales the mean moves each N_g a little
+    # instead of reshuffling the whole split (common random numbers).
+    for g in range(ng):
+        mu = mean * group_prob[mx, g]
+        if mu <= 0.0:
+            continue
+        s0, s1, s2, s3 = seed_state(stream_key(TAG_CLAIMS, seed, sim, ckey, GROUP_BLOCK + g))
+        n, s0, s1, s2, s3 = poisson_monotone(mu, s0, s1, s2, s3)
+        if n == 0:
+            continue
+        events += n
+        t = tariff[c, g]
+        if sigma == 0.0:
+            cost += n * t
+        else:
+            # The group's i-th event always gets the i-th noise of the group's noise stream.
+            s0, s1, s2, s3 = seed_state(stream_key(TAG_CLAIMS, seed, sim, ckey, NOISE_BLOCK + g))
+            for _ in range(n):
+                z, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+                cost += np.int64(np.rint(t * math.exp(sigma * z - half_var)))
+    return events, cost
 
 
 @njit(inline="always", cache=True)
@@ -228,7 +253,7 @@ def _find_cell(block_offset, r):
 
 @njit(cache=True)
 def _run_item(it, per_sim, seed, sims, cell_key, members, rate, frequency, dispersion, mix, thr,
-              ali, shift, n_groups, tariff, sigma, cap, method, split_prob, block_offset, res):
+              ali, shift, n_groups, tariff, sigma, cap, method, group_prob, block_offset, res):
     """Work item ``it`` = (sim, cell, block): write its 5 outputs into ``res``. Inputs valid."""
     si = it // per_sim
     rr = it - si * per_sim
@@ -237,8 +262,9 @@ def _run_item(it, per_sim, seed, sims, cell_key, members, rate, frequency, dispe
     key = stream_key(TAG_CLAIMS, seed, sims[si], cell_key[c], b)
     lam = rate[si, c]
     if method[c] == 1:
-        ev, cost = _collective_cell(key, members[c], lam, frequency[c], dispersion[c], mix[c], c,
-                                    thr, ali, shift, n_groups, split_prob, tariff, sigma[c])
+        ev, cost = _collective_cell(key, seed, sims[si], cell_key[c], members[c], lam,
+                                    frequency[c], dispersion[c], mix[c], c, n_groups, group_prob,
+                                    tariff, sigma[c])
         res[0] = ev
         res[1] = -1
         res[2] = cost
@@ -268,7 +294,7 @@ def _reduce_items(start, n, per_sim, block_offset, partial, out):
 
 @njit(parallel=True, cache=True)
 def _simulate_kernel(seed, sims, cell_key, members, rate, frequency, dispersion, mix, thr, ali,
-                     shift, n_groups, tariff, sigma, cap, method, split_prob, block_offset, out):
+                     shift, n_groups, tariff, sigma, cap, method, group_prob, block_offset, out):
     """Fill ``out[n_sim, n_cell, 5]`` (zeroed by the caller), in parallel. Inputs assumed valid.
 
     Work items are ``(sim, cell, block)`` enumerated through ``block_offset`` (cell ``c`` owns
@@ -286,13 +312,13 @@ def _simulate_kernel(seed, sims, cell_key, members, rate, frequency, dispersion,
         for j in prange(n):
             _run_item(start + j, per_sim, seed, sims, cell_key, members, rate, frequency,
                       dispersion, mix, thr, ali, shift, n_groups, tariff, sigma, cap, method,
-                      split_prob, block_offset, partial[j])
+                      group_prob, block_offset, partial[j])
         _reduce_items(start, n, per_sim, block_offset, partial, out)
 
 
 @njit(cache=True)
 def _simulate_kernel_serial(seed, sims, cell_key, members, rate, frequency, dispersion, mix, thr,
-                            ali, shift, n_groups, tariff, sigma, cap, method, split_prob,
+                            ali, shift, n_groups, tariff, sigma, cap, method, group_prob,
                             block_offset, out):
     """As :func:`_simulate_kernel` on the calling thread (one thread or one item: no pool)."""
     per_sim = block_offset[block_offset.shape[0] - 1]
@@ -302,7 +328,7 @@ def _simulate_kernel_serial(seed, sims, cell_key, members, rate, frequency, disp
     res = np.zeros(N_OUT, dtype=np.int64)
     for it in range(total):
         _run_item(it, per_sim, seed, sims, cell_key, members, rate, frequency, dispersion, mix,
-                  thr, ali, shift, n_groups, tariff, sigma, cap, method, split_prob,
+                  thr, ali, shift, n_groups, tariff, sigma, cap, method, group_prob,
                   block_offset, res)
         si = it // per_sim
         c = _find_cell(block_offset, it - si * per_sim)
@@ -320,18 +346,17 @@ def _as(name, x, dtype, shape):
     return a
 
 
-def _split_probabilities(alias_prob, alias_index, n_groups):
-    """Conditional probabilities ``p_g / sum_{h >= g} p_h`` per mix, from the alias tables."""
+def _group_probabilities(alias_prob, alias_index, n_groups):
+    """Case-group probabilities per mix, as the alias tables encode them (zero-padded to K).
+
+    Collective mode uses these, individual mode the alias tables: both sample one distribution.
+    """
     n_mix, k = alias_prob.shape
-    split = np.ones((n_mix, k), dtype=np.float64)
+    prob = np.zeros((n_mix, k), dtype=np.float64)
     for x in range(n_mix):
         ng = int(n_groups[x])
-        p = alias_probabilities(alias_prob[x, :ng], alias_index[x, :ng])
-        tail = np.cumsum(p[::-1])[::-1]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cond = np.where(tail > 0, p / tail, 1.0)
-        split[x, :ng] = np.clip(cond, 0.0, 1.0)
-    return split
+        prob[x, :ng] = alias_probabilities(alias_prob[x, :ng], alias_index[x, :ng])
+    return prob
 
 
 def simulate_cells(*, seed, sims, cell_key, members, rate, frequency, dispersion, mix, alias_prob,
@@ -440,12 +465,12 @@ def simulate_cells(*, seed, sims, cell_key, members, rate, frequency, dispersion
     blocks = np.where(method == METHOD_COLLECTIVE, 1, -(-members // MEMBER_BLOCK)).astype(np.int64)
     block_offset = np.zeros(n_cell + 1, dtype=np.int64)
     np.cumsum(blocks, out=block_offset[1:])
-    split_prob = _split_probabilities(alias_prob, alias_index, n_groups)
+    group_prob = _group_probabilities(alias_prob, alias_index, n_groups)
     thr, ali, shift = pow2_alias_tables(alias_prob, alias_index, n_groups)
     out = np.zeros((n_sim, n_cell, N_OUT), dtype=np.int64)
 
     args = (np.int64(seed), sims, cell_key, members, rate, frequency, dispersion, mix, thr, ali,
-            shift, n_groups, tariff, sigma, cap, method, split_prob, block_offset, out)
+            shift, n_groups, tariff, sigma, cap, method, group_prob, block_offset, out)
     n_items = n_sim * int(block_offset[-1])
     if threads is not None and int(threads) < 1:
         raise ValueError("threads must be >= 1")

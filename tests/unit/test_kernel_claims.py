@@ -134,6 +134,27 @@ def test_common_random_numbers_across_cells():
     assert not np.array_equal(other[:, 2], base[:, 2])
 
 
+@pytest.mark.parametrize("sigma", [0.0, 0.2])
+def test_common_random_numbers_across_collective_cells(sigma):
+    # Cells 3 (NB) and 5 (NB, sigma = 0) collective; bumping one leaves the others bit-identical.
+    inputs = multi_cell_inputs()
+    inputs["method"] = np.array([0, 0, 0, 1, 0, 1])
+    inputs["sigma"] = inputs["sigma"].copy()
+    inputs["sigma"][3] = sigma
+    sims = np.arange(6)
+    rate = multi_cell_rate(sims)
+    base = _run(sims, rate=rate, inputs=inputs)
+    for c in (3, 5):
+        bumped = rate.copy()
+        bumped[:, c] *= 1.05
+        other = _run(sims, rate=bumped, inputs=inputs)
+        keep = np.arange(6) != c
+        np.testing.assert_array_equal(other[:, keep], base[:, keep])
+        # The same draws and more events (+5% of these group means is many standard deviations).
+        assert (other[:, c, K.OUT_EVENTS] >= base[:, c, K.OUT_EVENTS]).all()
+        assert not np.array_equal(other[:, c], base[:, c])
+
+
 def test_seed_changes_results():
     a = one_cell(PROBS, TARIFF, members=10_000, rate=0.3, n_sim=2, seed=1)
     b = one_cell(PROBS, TARIFF, members=10_000, rate=0.3, n_sim=2, seed=2)
