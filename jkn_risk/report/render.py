@@ -72,7 +72,7 @@ def header_lines(ds: xr.Dataset) -> list[str]:
     lines = [f"- **Configuration:** `{a.get('config_name', 'unknown')}`",
              f"- **Seed:** {a.get('seed', '?')} · **simulations:** {ds.sizes.get('sim', a.get('n_sims', '?')):,}"
              f" · **block size:** {a.get('block_size', '?')}",
-             f"- **Fund compartments:** " + (f"{a['compartments']}: " if a.get("compartments") else "")
+             "- **Fund compartments:** " + (f"{a['compartments']}: " if a.get("compartments") else "")
              + ", ".join(str(c) for c in ds["compartment"].values),
              f"- **Projection years:** {int(ds['year'].values[0])}-{int(ds['year'].values[-1])}"]
     versions = {k: v for k, v in a.items() if "version" in k.lower()}
