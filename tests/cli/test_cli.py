@@ -89,3 +89,23 @@ def test_public_api():
                                        "table6"]) + ["__version__"]
     for name in jkn_risk.__all__:
         assert getattr(jkn_risk, name) is not None
+
+
+def test_run_report_and_stress_end_to_end(tmp_path):
+    tiny = ROOT / "tests" / "data" / "tiny.yaml"
+    store = tmp_path / "tiny.zarr"
+    res = cli("run", tiny, "--out", store, "--sims", "8", "--workers", "0", "--no-progress")
+    assert res.returncode == 0, res.stderr
+    res = cli("run", tiny, "--out", store, "--sims", "8", "--workers", "0", "--no-progress")
+    assert res.returncode == 2 and "exists" in res.stderr and "Traceback" not in res.stderr
+    res = cli("report", store, "--out", tmp_path / "report")
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "report" / "report.html").exists() and (tmp_path / "report" / "report.md").exists()
+    scen = [ROOT / "configs" / "stress" / "util_plus10.yaml", ROOT / "configs" / "stress" / "compartments_segment.yaml"]
+    res = cli("stress", tiny, *scen, "--sims", "6", "--workers", "0", "--out", tmp_path / "stress", "--json")
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)
+    assert {r["scenario"] for r in rows} == {"base", "util_plus10", "compartments_segment"}
+    assert (tmp_path / "stress" / "stress_report.md").exists() and (tmp_path / "stress" / "stress_tornado.png").exists()
+    util = [r for r in rows if r["scenario"] == "util_plus10" and r["compartment"] == "national"]
+    assert all(r["mean_surplus_diff"] < 0 for r in util)
