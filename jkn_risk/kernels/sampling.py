@@ -164,7 +164,9 @@ def normal_pair(s0, s1, s2, s3):
 # ---------------------------------------------------------------------------------------------
 @njit(cache=True)
 def gamma(shape, s0, s1, s2, s3):
-    """Gamma(shape, scale 1) by Marsaglia & Tsang; ``shape > 0``. ``(x, s0, s1, s2, s3)``."""
+    """Gamma(shape, scale 1) by Marsaglia & Tsang: ``(x, s0, s1, s2, s3)``; 0 if ``shape <= 0``."""
+    if shape <= 0.0:
+        return 0.0, s0, s1, s2, s3
     boost = 1.0
     a = shape
     if a < 1.0:
