@@ -141,7 +141,7 @@ def _pydantic_problems(exc: ValidationError) -> list[tuple[str, str, Any]]:
     return problems
 
 
-def load_config_dict(data: dict, source_name: str = "<dict>") -> Config:
+def load_config_dict(data: dict) -> Config:
     """Validate a config mapping (paths already absolute) and load its tables."""
     try:
         cfg = Config.model_validate(data)
@@ -171,4 +171,4 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
         With one ``(key path, message, value)`` per problem.
     """
     data = apply_overrides(_load_tree(Path(path), ()), overrides)
-    return load_config_dict(data, str(path))
+    return load_config_dict(data)

@@ -8,7 +8,7 @@ relativities redistribute them without changing the base year's totals.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from math import erf, exp, log, sqrt
 
 import numpy as np
@@ -85,7 +85,6 @@ class Parameters:
     block_size: int | None = None
     name: str = "unnamed"
     config_yaml: str = ""
-    extras: dict = field(default_factory=dict)
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
@@ -117,8 +116,6 @@ class Parameters:
         unpaid3 = self.class3_pmpm * (1.0 - self.collection)
         return self.contribution_pmpm * self.collection + self.humanitarian_share[None, :] * unpaid3
 
-    def with_ibnr(self, factor) -> "Parameters":
-        return replace(self, ibnr_factor=np.asarray(factor, dtype=float))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -195,12 +192,10 @@ def build_parameters(cfg: Config) -> Parameters:
     base_members = members[0]  # (R, S)
 
     rate = np.zeros((Y, R, S, C))
-    seg_util = np.ones((S, C))
     for c, care in enumerate(CARE_TYPES):
         cu = getattr(cfg.utilization, care)
         trend = np.array(trend_index(cu.trend, years, cfg.base_year))
         rel = np.array([cu.segment_relativity.get(s, 1.0) for s in segments])
-        seg_util[:, c] = rel
         rel_rebased = (_rebased(rel[None, :], base_members) if cfg.rebase_segment_relativities
                        else np.broadcast_to(rel[None, :], base_members.shape))  # (R, S)
         reported = np.array([cu.rate[r] for r in regions]) * 12.0 / 1000.0  # per member-year

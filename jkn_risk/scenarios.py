@@ -46,7 +46,7 @@ def load_scenario(path: str | Path, base: str | Path, overrides: list[str] | Non
     for key in ("seed", "n_sims", "block_size"):
         if key in base_tree.get("simulation", {}):
             merged["simulation"][key] = base_tree["simulation"][key]
-    return load_config_dict(merged, str(path))
+    return load_config_dict(merged)
 
 
 def scenario_parameters(base: Path, scenarios: list[Path], sims: int | None = None,

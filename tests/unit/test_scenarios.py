@@ -8,7 +8,6 @@ import pytest
 import xarray as xr
 
 from jkn_risk.config import load_config
-from jkn_risk.finance import compartment_finance
 from jkn_risk.parameters import build_parameters
 from jkn_risk.scenarios import load_scenario, scenario_parameters
 from jkn_risk.simulate import simulate_block
