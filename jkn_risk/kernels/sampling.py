@@ -462,52 +462,20 @@ def zt_negbin(lam, disp, p1, t1, ztmean, s0, s1, s2, s3):
 # ---------------------------------------------------------------------------------------------
 # Power-of-two alias tables with integer thresholds (the kernels' internal form)
 # ---------------------------------------------------------------------------------------------
-@njit(cache=True)
 def _pow2_alias_row(p, bits, thr, ali):
-    """Vose alias table over ``2**bits`` columns for ``p`` (normalised, zero-padded).
+    """Alias table over ``2**bits`` columns for ``p`` (zero-padded), with integer thresholds.
 
-    Column ``j`` keeps ``j`` when the low ``64 - bits`` bits of a draw are below ``thr[j]``
-    (``thr = floor(q_j 2**(64 - bits))``, or all ones when ``q_j = 1``), else ``ali[j]``.
+    The Vose construction is :func:`build_alias_table`'s; column ``j`` keeps ``j`` when the low
+    ``64 - bits`` bits of a draw are below ``thr[j]`` (``floor(q_j 2**(64 - bits))``, or all
+    ones when ``q_j = 1``), else ``ali[j]``.
     """
-    nb = 1 << bits
-    scaled = np.zeros(nb)
-    for i in range(p.shape[0]):
-        scaled[i] = p[i] * nb
-    small = np.empty(nb, dtype=np.int64)
-    large = np.empty(nb, dtype=np.int64)
-    ns = 0
-    nl = 0
-    for i in range(nb):
-        if scaled[i] < 1.0:
-            small[ns] = i
-            ns += 1
-        else:
-            large[nl] = i
-            nl += 1
-    q = np.ones(nb)
-    a = np.arange(nb)
-    while ns > 0 and nl > 0:
-        ns -= 1
-        s = small[ns]
-        nl -= 1
-        g = large[nl]
-        q[s] = scaled[s]
-        a[s] = g
-        scaled[g] = (scaled[g] + scaled[s]) - 1.0
-        if scaled[g] < 1.0:
-            small[ns] = g
-            ns += 1
-        else:
-            large[nl] = g
-            nl += 1
-    scale = 2.0 ** (64 - bits)
-    for i in range(nb):
-        if q[i] >= 1.0:
-            thr[i] = np.uint64(0xFFFFFFFFFFFFFFFF)
-            ali[i] = i
-        else:
-            thr[i] = np.uint64(q[i] * scale)
-            ali[i] = a[i]
+    padded = np.zeros(1 << int(bits))
+    padded[: p.size] = p
+    q, a = build_alias_table(padded)
+    keep = q >= 1.0
+    thr[: q.size] = np.where(keep, np.uint64(0xFFFFFFFFFFFFFFFF),
+                             (q * 2.0 ** (64 - int(bits))).astype(np.uint64))
+    ali[: q.size] = np.where(keep, np.arange(q.size), a)
 
 
 def pow2_alias_tables(alias_prob, alias_index, n_groups):
