@@ -68,10 +68,15 @@ Schedule = dict[YearKey, NonNeg]
 Trend = dict[int, Annotated[float, Field(gt=-1)]]
 
 
-def _check_shares(shares: dict[str, float], what: str) -> dict[str, float]:
+def _check_shares(shares: dict[str, float], what: str, values: dict | None = None,
+                  value_name: str = "") -> dict[str, float]:
+    """Shares must sum to 1; with ``values``, every share's key must have a value there."""
     total = sum(shares.values())
     if abs(total - 1.0) > SHARE_TOL:
         raise ValueError(f"{what} must sum to 1 (sum is {total:.12g})")
+    missing = set(shares) - set(values) if values is not None else set()
+    if missing:
+        raise ValueError(f"no {value_name} for {sorted(missing)} in {what}")
     return shares
 
 
@@ -199,10 +204,7 @@ class HospitalClass(_Model):
 
     @model_validator(mode="after")
     def _check(self):
-        _check_shares(self.shares, "hospital class shares")
-        missing = set(self.shares) - set(self.relativity)
-        if missing:
-            raise ValueError(f"no relativity for hospital class {sorted(missing)}")
+        _check_shares(self.shares, "hospital class shares", self.relativity, "relativity")
         return self
 
 
@@ -215,10 +217,7 @@ class CareClass(_Model):
     @model_validator(mode="after")
     def _check(self):
         for seg, sh in self.shares.items():
-            _check_shares(sh, f"care class shares of {seg}")
-            unknown = set(sh) - set(self.relativity)
-            if unknown:
-                raise ValueError(f"care class {sorted(unknown)} of {seg} has no relativity")
+            _check_shares(sh, f"care class shares of {seg}", self.relativity, "relativity")
         return self
 
 
@@ -303,10 +302,7 @@ class ClassContribution(_Model):
 
     @model_validator(mode="after")
     def _check(self):
-        _check_shares(self.class_shares, "class_shares")
-        missing = set(self.class_shares) - set(self.premium)
-        if missing:
-            raise ValueError(f"no premium for class {sorted(missing)}")
+        _check_shares(self.class_shares, "class_shares", self.premium, "premium")
         for sched in [*self.premium.values(), self.collection]:
             _validate_schedule(sched)
         return self
