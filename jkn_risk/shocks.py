@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from jkn_risk.schema import _parse_date_key
+
 if TYPE_CHECKING:  # pragma: no cover
     from jkn_risk.config import Shock
     from jkn_risk.parameters import Parameters
@@ -33,8 +35,7 @@ def _year_weights(years, shock) -> np.ndarray:
     """Fraction of each year the shock covers (0..1)."""
     w = np.ones(len(years))
     if shock.from_ is not None:
-        key = shock.from_
-        y0, m0 = (key, 1) if isinstance(key, int) else (int(str(key)[:4]), int(str(key)[5:7] or 1) if len(str(key)) > 4 else 1)
+        y0, m0 = _parse_date_key(shock.from_)
         for i, y in enumerate(years):
             w[i] = 0.0 if y < y0 else ((13 - m0) / 12.0 if y == y0 else 1.0)
     if shock.to is not None:
