@@ -27,6 +27,7 @@ __all__ = [
     "TAG_IBNR",
     "TAG_BOOTSTRAP",
     "TAG_COLLECTION",
+    "TAG_CLAIMS_NOISE",
 ]
 
 # Stream tags: the first word of every key, so that streams of different purposes never meet.
@@ -34,6 +35,7 @@ TAG_CLAIMS = 1
 TAG_IBNR = 2
 TAG_BOOTSTRAP = 3
 TAG_COLLECTION = 4
+TAG_CLAIMS_NOISE = 5
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

@@ -10,7 +10,8 @@ Algorithms (all exact, given exact uniforms):
 
 - uniform: 53 random bits, ``[0, 1)``; :func:`uniform_open` gives ``(0, 1]``.
 - normal: the 256-layer ziggurat (Marsaglia & Tsang 2000, 52-bit, NumPy's layout; its tables
-  carry the usual ~1e-9 relative error in the layer areas); Box-Muller in :func:`normal_pair`.
+  carry the usual ~1e-9 relative error in the layer areas), one at a time (:func:`normal`) or
+  a batch in two passes (:func:`normals_batch`); Box-Muller in :func:`normal_pair`.
 - gamma: Marsaglia & Tsang (2000); shape < 1 by ``Gamma(a + 1) * U**(1/a)``.
 - Poisson: multiplication (inversion) for mean < 10, PTRS (Hörmann 1993) otherwise.
   :func:`poisson_monotone` (collective mode, common random numbers) instead inverts one uniform
@@ -19,8 +20,6 @@ Algorithms (all exact, given exact uniforms):
   (nearly monotone: its first candidate, accepted 82% (mean 30) to 89% (large means) of the
   time, is increasing in the mean for a fixed pair of uniforms).
 - binomial: inversion for ``n * min(p, 1-p) < 10``, BTRS (Hörmann 1993) otherwise.
-- zero-truncated Poisson / negative binomial: inversion of the truncated pmf when the
-  truncated mean is small, otherwise rejection of zeros from the untruncated sampler.
 - case groups: the alias method (Walker 1977, Vose 1991) over a power-of-two table, one 64-bit
   draw per event: top bits pick the column, an integer comparison of the rest keeps or aliases.
 
@@ -33,6 +32,7 @@ import math
 import numpy as np
 from numba import njit, uint64
 
+from jkn_risk.kernels.vecmath import f64_from_bits
 from jkn_risk.rng import next_u64
 
 __all__ = [
@@ -45,17 +45,13 @@ __all__ = [
     "poisson_monotone",
     "binomial",
     "gamma",
-    "zt_poisson",
-    "zt_negbin",
-    "one_threshold",
     "normal",
+    "normals_batch",
     "pow2_alias_tables",
 ]
 
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
 _TWO_PI = 2.0 * math.pi
-# Inversion of a zero-truncated pmf is used while the truncated mean stays below this.
-_ZT_INVERSION_MAX_MEAN = 20.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -90,26 +86,41 @@ def build_alias_table(prob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if not np.all(np.isfinite(p)) or np.any(p < 0) or p.sum() <= 0:
         raise ValueError("prob must be finite, non-negative and have a positive sum")
     k = p.size
-    scaled = p * (k / p.sum())
     alias_prob = np.ones(k, dtype=np.float64)
     alias_index = np.arange(k, dtype=np.int64)
-    small = [i for i in range(k) if scaled[i] < 1.0]
-    large = [i for i in range(k) if scaled[i] >= 1.0]
-    while small and large:
-        s = small.pop()
-        g = large.pop()
-        alias_prob[s] = scaled[s]
-        alias_index[s] = g
-        scaled[g] = (scaled[g] + scaled[s]) - 1.0
-        if scaled[g] < 1.0:
-            small.append(g)
-        else:
-            large.append(g)
-    # Whatever is left has scaled weight 1 up to rounding: keep it with certainty.
-    for i in small + large:
-        alias_prob[i] = 1.0
-        alias_index[i] = i
+    _vose(p * (k / p.sum()), alias_prob, alias_index)
     return alias_prob, alias_index
+
+
+@njit(cache=True)
+def _vose(scaled, alias_prob, alias_index):
+    """Vose's construction in place (``alias_prob`` ones, ``alias_index`` identity on entry)."""
+    k = scaled.shape[0]
+    small = np.empty(k, dtype=np.int64)
+    large = np.empty(k, dtype=np.int64)
+    ns = nl = 0
+    for i in range(k):
+        if scaled[i] < 1.0:
+            small[ns] = i
+            ns += 1
+        else:
+            large[nl] = i
+            nl += 1
+    while ns > 0 and nl > 0:
+        ns -= 1
+        sm = small[ns]
+        nl -= 1
+        g = large[nl]
+        alias_prob[sm] = scaled[sm]
+        alias_index[sm] = g
+        scaled[g] = (scaled[g] + scaled[sm]) - 1.0
+        if scaled[g] < 1.0:
+            small[ns] = g
+            ns += 1
+        else:
+            large[nl] = g
+            nl += 1
+    # Whatever is left has scaled weight 1 up to rounding: it keeps its column (the defaults).
 
 
 def alias_probabilities(alias_prob: np.ndarray, alias_index: np.ndarray) -> np.ndarray:
@@ -383,83 +394,6 @@ def binomial(n, p, s0, s1, s2, s3):
 
 
 # ---------------------------------------------------------------------------------------------
-# Zero-truncated counts (one per member with at least one event)
-# ---------------------------------------------------------------------------------------------
-@njit(inline="always", cache=True)
-def one_threshold(p1):
-    """``floor(p1 2**64)`` as uint64 (``p1 < 1``): ``v < threshold`` has probability ``p1``."""
-    if p1 >= 1.0:
-        return np.uint64(0xFFFFFFFFFFFFFFFF)
-    return np.uint64(p1 * 18446744073709551616.0)
-
-
-@njit(inline="always", cache=True)
-def _zt_inversion(p1, t1, ratio_a, ratio_b, s0, s1, s2, s3):
-    """Inversion of a zero-truncated pmf with ``pmf(k) = pmf(k-1) * (ratio_a + ratio_b / k)``.
-
-    ``p1 = P(N = 1 | N >= 1)`` and ``t1 = one_threshold(p1)``. The common outcome ``k = 1`` is
-    decided by an integer comparison of one 64-bit draw; otherwise the same draw, as a 53-bit
-    uniform, continues the inversion from ``k = 2`` (its first comparison ``u >= p1`` agrees with
-    ``v >= t1`` up to the 2**-53 resolution of the uniform).
-    Poisson: ``a = 0, b = lam``. NB(r, q): ``a = q, b = (r - 1) q``.
-    """
-    v, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
-    if v < t1:
-        return 1, s0, s1, s2, s3
-    u = float(np.int64(v >> uint64(11))) * _INV53
-    k = 1
-    pk = p1
-    cum = p1
-    while u >= cum:
-        k += 1
-        pk *= ratio_a + ratio_b / k
-        cum_new = cum + pk
-        if cum_new == cum:  # u lies in the rounding gap above the total mass: redraw
-            u, s0, s1, s2, s3 = uniform(s0, s1, s2, s3)
-            k = 1
-            pk = p1
-            cum = p1
-            continue
-        cum = cum_new
-    return k, s0, s1, s2, s3
-
-
-@njit(inline="always", cache=True)
-def zt_poisson(lam, p1, t1, ztmean, s0, s1, s2, s3):
-    """Zero-truncated Poisson(lam): N given N >= 1.
-
-    ``p1 = lam e^-lam / (1 - e^-lam) = P(N = 1 | N >= 1)``, ``t1 = one_threshold(p1)`` and
-    ``ztmean = E[N | N >= 1]`` are precomputed by the caller.
-    """
-    if ztmean <= _ZT_INVERSION_MAX_MEAN:
-        return _zt_inversion(p1, t1, 0.0, lam, s0, s1, s2, s3)
-    while True:
-        k, s0, s1, s2, s3 = poisson(lam, s0, s1, s2, s3)
-        if k > 0:
-            return k, s0, s1, s2, s3
-
-
-@njit(inline="always", cache=True)
-def zt_negbin(lam, disp, p1, t1, ztmean, s0, s1, s2, s3):
-    """Zero-truncated negative binomial with mean ``lam`` and ``Var = lam + disp lam^2``.
-
-    The untruncated law is Poisson(lam G) with G ~ Gamma(1/disp, scale disp) (mean 1), i.e.
-    NB(r = 1/disp, q = disp lam / (1 + disp lam)) with ``pmf(k) = pmf(k-1) (r + k - 1) q / k``.
-    ``p1 = P(N = 1 | N >= 1)``, ``t1 = one_threshold(p1)`` and ``ztmean = E[N | N >= 1]`` are
-    precomputed by the caller.
-    """
-    if ztmean <= _ZT_INVERSION_MAX_MEAN:
-        q = disp * lam / (1.0 + disp * lam)
-        r = 1.0 / disp
-        return _zt_inversion(p1, t1, q, (r - 1.0) * q, s0, s1, s2, s3)
-    while True:
-        g, s0, s1, s2, s3 = gamma(1.0 / disp, s0, s1, s2, s3)
-        k, s0, s1, s2, s3 = poisson(lam * disp * g, s0, s1, s2, s3)
-        if k > 0:
-            return k, s0, s1, s2, s3
-
-
-# ---------------------------------------------------------------------------------------------
 # Power-of-two alias tables with integer thresholds (the kernels' internal form)
 # ---------------------------------------------------------------------------------------------
 def _pow2_alias_row(p, bits, thr, ali):
@@ -575,3 +509,48 @@ def normal(s0, s1, s2, s3):
         z, ok, s0, s1, s2, s3 = _normal_slow(idx, x, sign, s0, s1, s2, s3)
         if ok:
             return z, s0, s1, s2, s3
+
+
+# Two-pass ziggurat for batches: the generator's serial chain fills raw words, then a branch-free
+# pass (which LLVM vectorises) turns each into a normal, and a short scalar pass redoes the ~1.2%
+# rejected boxes, continuing the same stream. Each value has the law of :func:`normal`; the
+# stream is consumed in a different order (all first words, then the redraws).
+_TWO52 = 4503599627370496.0
+_TWO52_BITS = 0x4330000000000000
+
+
+@njit(inline="always", cache=True)
+def _zig_candidate(r):
+    """``(x, accepted)`` of the ziggurat's first step for the raw word ``r`` (branch-free)."""
+    idx = np.int64(r & uint64(0xFF))
+    r = r >> uint64(8)
+    sign = 1.0 - 2.0 * float(np.int64(r & uint64(1)))
+    rabs = np.int64((r >> uint64(1)) & uint64(0x000FFFFFFFFFFFFF))
+    # float(rabs) for rabs < 2**52 through the exponent bits (exact; vectorises without AVX-512)
+    fr = f64_from_bits(rabs | _TWO52_BITS) - _TWO52
+    return fr * _ZIG_WI[idx] * sign, rabs < np.int64(_ZIG_KI[idx])
+
+
+@njit(inline="always", cache=True)
+def normals_batch(n, raw, z, s0, s1, s2, s3):
+    """Fill ``z[:n]`` with standard normals (ziggurat) using ``raw[:n]`` (uint64) as scratch."""
+    for i in range(n):
+        v, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
+        raw[i] = v
+    rejected = 0
+    for i in range(n):  # vectorised
+        x, ok = _zig_candidate(raw[i])
+        z[i] = x
+        rejected += np.int64(not ok)
+    if rejected:
+        for i in range(n):
+            x, ok = _zig_candidate(raw[i])
+            if not ok:
+                r = raw[i]
+                zi, ok, s0, s1, s2, s3 = _normal_slow(np.int64(r & uint64(0xFF)), x,
+                                                      ((r >> uint64(8)) & uint64(1)) != 0,
+                                                      s0, s1, s2, s3)
+                if not ok:  # the box rejected again: a fresh ziggurat draw, as in normal()
+                    zi, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+                z[i] = zi
+    return s0, s1, s2, s3

@@ -5,6 +5,7 @@ from numba import njit
 from scipy import stats
 
 from jkn_risk.kernels import sampling as S
+from jkn_risk.kernels.counts import count_hazards, positive_probability, split_by_count
 from jkn_risk.rng import seed_state
 
 ALPHA = 1e-3  # fixed seeds: a p-value below this is a failure, not bad luck to be re-rolled
@@ -27,22 +28,36 @@ def _draw(kind, a, b, key, n):
         elif kind == 3:
             z, z2, s0, s1, s2, s3 = S.normal_pair(s0, s1, s2, s3)
             out[i] = z
-        elif kind == 4:
-            pos = -np.expm1(-a)
-            p1 = a * np.exp(-a) / pos
-            k, s0, s1, s2, s3 = S.zt_poisson(a, p1, S.one_threshold(p1), a / pos, s0, s1, s2, s3)
-            out[i] = k
-        elif kind == 5:
-            r = 1.0 / b
-            q = b * a / (1.0 + b * a)
-            pos = -np.expm1(-r * np.log1p(b * a))
-            p1 = np.exp(-r * np.log1p(b * a)) * r * q / pos
-            k, s0, s1, s2, s3 = S.zt_negbin(a, b, p1, S.one_threshold(p1), a / pos,
-                                            s0, s1, s2, s3)
-            out[i] = k
         elif kind == 6:
             z, s0, s1, s2, s3 = S.normal(s0, s1, s2, s3)
             out[i] = z
+    return out
+
+
+@njit(cache=True)
+def _normals_batched(key, n, batch):
+    """``n`` normals from :func:`S.normals_batch` in batches of ``batch`` (as the kernels)."""
+    s0, s1, s2, s3 = seed_state(key)
+    out = np.empty(n)
+    raw = np.empty(batch, dtype=np.uint64)
+    z = np.empty(batch)
+    done = 0
+    while done < n:
+        nb = min(batch, n - done)
+        s0, s1, s2, s3 = S.normals_batch(nb, raw, z, s0, s1, s2, s3)
+        out[done:done + nb] = z[:nb]
+        done += nb
+    return out
+
+
+@njit(cache=True)
+def _splits(k, h, key, reps):
+    """``reps`` draws of :func:`split_by_count` (k members) from one stream: (reps, J)."""
+    s0, s1, s2, s3 = seed_state(key)
+    out = np.zeros((reps, h.shape[0]), dtype=np.int64)
+    for r in range(reps):
+        n, s0, s1, s2, s3 = split_by_count(k, h, s0, s1, s2, s3)
+        out[r] = n
     return out
 
 
@@ -84,9 +99,12 @@ def test_gamma(shape):
     assert stats.kstest(x, stats.gamma(shape).cdf).pvalue > ALPHA
 
 
-@pytest.mark.parametrize("kind", [3, 6], ids=["box-muller", "ziggurat"])
+@pytest.mark.parametrize("kind", [3, 6, 7], ids=["box-muller", "ziggurat", "ziggurat-batch"])
 def test_normal(kind):
-    x = _draw(kind, 0.0, 0.0, np.uint64(3), 400_000)
+    if kind == 7:  # odd batch length, so partial batches and redraws at batch ends occur
+        x = _normals_batched(np.uint64(3), 400_000, 1000 + 7)
+    else:
+        x = _draw(kind, 0.0, 0.0, np.uint64(3), 400_000)
     assert stats.kstest(x, stats.norm.cdf).pvalue > ALPHA
     # The tails (the ziggurat's base strip and wedges) by a chi-square on fixed bins.
     edges = np.r_[-np.inf, np.linspace(-4.5, 4.5, 37), np.inf]
@@ -110,20 +128,44 @@ def test_power_of_two_alias_tables_encode_the_distribution(k):
     assert np.all(enc[k:] == 0)
 
 
-@pytest.mark.parametrize("lam", [0.01, 0.3, 4.0, 30.0])
-def test_zero_truncated_poisson(lam):
-    x = _draw(4, lam, 0.0, np.uint64(17), 200_000)
-    assert x.min() >= 1
-    pos = -np.expm1(-lam)
-    pmf = lambda k: np.where(k >= 1, stats.poisson.pmf(k, lam) / pos, 0.0)  # noqa: E731
-    assert _chisq_discrete(x, pmf) > ALPHA
+def _zt_law(lam, disp):
+    """The zero-truncated count law (Poisson for ``disp == 0``, else NB) as a scipy pmf."""
+    law = stats.poisson(lam) if disp == 0 else stats.nbinom(1.0 / disp, 1.0 / (1.0 + disp * lam))
+    return lambda k: np.where(k >= 1, law.pmf(k) / law.sf(0), 0.0), law
 
 
-@pytest.mark.parametrize("lam,disp", [(0.3, 1.0), (0.05, 4.0), (3.0, 0.5), (30.0, 1.0),
-                                      (1.0, 100.0)])
-def test_zero_truncated_negative_binomial(lam, disp):
-    x = _draw(5, lam, disp, np.uint64(19), 200_000)
-    assert x.min() >= 1
-    law = stats.nbinom(1.0 / disp, 1.0 / (1.0 + disp * lam))
-    pmf = lambda k: np.where(k >= 1, law.pmf(k) / law.sf(0), 0.0)  # noqa: E731
-    assert _chisq_discrete(x, pmf) > ALPHA
+LAWS = [(0.01, 0), (0.3, 0), (4.0, 0), (30.0, 0), (0.3, 1.0), (0.05, 4.0), (3.0, 0.5),
+        (30.0, 1.0), (1.0, 100.0)]
+
+
+@pytest.mark.parametrize("lam,disp", LAWS + [(1e-9, 0), (2000.0, 0), (1e-9, 2.0), (500.0, 0.01)])
+def test_count_hazards_are_the_law(lam, disp):
+    """h_j = P(N = j | N >= j): the pmf they imply equals scipy's zero-truncated pmf."""
+    freq = 0 if disp == 0 else 1
+    h = count_hazards(lam, freq, disp or 1.0)
+    pmf, law = _zt_law(lam, disp)
+    assert positive_probability(lam, freq, disp or 1.0) == pytest.approx(law.sf(0), rel=1e-12)
+    assert h[-1] == 1.0 and np.all((h >= 0) & (h <= 1))
+    # The table reaches past the tail bound: what it leaves out is below 2**-64 of N >= 1.
+    assert law.sf(h.size) / law.sf(0) < 2.0**-64
+    # Exact to the resolution of the 53-bit uniforms behind the binomials (1 - h_1 cancels
+    # when P(N = 1 | N >= 1) is within 1e-9 of 1).
+    implied = h * np.r_[1.0, np.cumprod(1.0 - h[:-1])]
+    np.testing.assert_allclose(implied, pmf(np.arange(1, h.size + 1)), rtol=1e-9, atol=2.0**-52)
+
+
+@pytest.mark.parametrize("lam,disp", LAWS)
+def test_split_by_count_is_multinomial(lam, disp):
+    """Members split by count: pooled classes follow the zero-truncated pmf (chi-square), and
+    the class of one event is Binomial(k, P(N = 1 | N >= 1))."""
+    freq = 0 if disp == 0 else 1
+    h = count_hazards(lam, freq, disp or 1.0)
+    k, reps = 40, 10_000
+    n = _splits(k, h, np.uint64(29), reps)
+    assert np.all(n.sum(axis=1) == k)
+    pmf, _ = _zt_law(lam, disp)
+    counts = np.repeat(np.tile(np.arange(1, h.size + 1), reps), n.ravel())
+    assert _chisq_discrete(counts, pmf) > ALPHA
+    p1 = float(pmf(np.array([1]))[0])
+    if 0.02 < p1 < 0.98:
+        assert _chisq_discrete(n[:, 0], lambda x: stats.binom.pmf(x, k, p1)) > ALPHA
