@@ -30,6 +30,34 @@ def test_alias_table_encodes_the_distribution(k):
     np.testing.assert_allclose(alias_probabilities(ap, ai), p / p.sum(), rtol=0, atol=1e-15)
 
 
+@pytest.mark.parametrize("k", [1, 3, 288, 1077])
+def test_event_table_pays_each_tariff_with_its_probability(k):
+    """The merged (threshold, own tariff, alias's tariff) rows of individual cells encode the
+    case-mix probabilities of each cell's tariffs; collective cells get no row of their own."""
+    rng = np.random.default_rng(k)
+    p = rng.pareto(1.1, k) + 1e-3
+    ap, ai = build_alias_table(p)
+    tariff = np.stack([rng.permutation(np.arange(1, k + 1)) * 1000, np.arange(1, k + 1) * 7])
+    method = np.array([K.METHOD_INDIVIDUAL, K.METHOD_INDIVIDUAL])
+    table, row, shift = K._event_tables(ap[None], ai[None], np.array([k]), np.array([0, 0]),
+                                        tariff, method)
+    width = 1 << (64 - int(shift[0]))
+    for c in range(2):
+        t = table[row[c], :width]
+        keep = np.where(t[:, 0] == -1, 1.0, t[:, 0].view(np.uint64) / 2.0 ** int(shift[c]))
+        paid = {}
+        for j in range(width):
+            paid[t[j, 1]] = paid.get(t[j, 1], 0.0) + keep[j] / width
+            paid[t[j, 2]] = paid.get(t[j, 2], 0.0) + (1.0 - keep[j]) / width
+        expected = dict(zip(tariff[c], alias_probabilities(ap, ai)))
+        assert {x for x, q in paid.items() if q > 0} <= set(expected)
+        for x, q in expected.items():
+            assert paid.get(x, 0.0) == pytest.approx(q, abs=1e-15)
+    _, row2, _ = K._event_tables(ap[None], ai[None], np.array([k]), np.array([0, 0]), tariff,
+                                 np.array([K.METHOD_COLLECTIVE, K.METHOD_INDIVIDUAL]))
+    assert row2.tolist() == [0, 0]
+
+
 def test_alias_table_rejects_bad_input():
     with pytest.raises(ValueError):
         build_alias_table(np.array([0.0, 0.0]))
