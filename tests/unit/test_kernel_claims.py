@@ -190,6 +190,7 @@ def test_seed_changes_results():
 
 
 # --- compiled code ----------------------------------------------------------------------------
+@pytest.mark.skipif(bool(numba.config.BOUNDSCHECK), reason="bounds checks add NRT error paths")
 def test_hot_kernel_has_no_reference_counting():
     # Cached dispatchers cannot be inspected: compile an uncached twin for the same types.
     from numba import float64 as f8, int64 as i8, uint64 as u8
