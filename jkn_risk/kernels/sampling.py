@@ -92,6 +92,16 @@ def build_alias_table(prob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return alias_prob, alias_index
 
 
+@njit(inline="always", cache=True)
+def _push(i, is_small, small, large, ns, nl):
+    """Push column ``i`` on the small or the large stack; returns the new stack heights."""
+    if is_small:
+        small[ns] = i
+        return ns + 1, nl
+    large[nl] = i
+    return ns, nl + 1
+
+
 @njit(cache=True)
 def _vose(scaled, alias_prob, alias_index):
     """Vose's construction in place (``alias_prob`` ones, ``alias_index`` identity on entry)."""
@@ -100,12 +110,7 @@ def _vose(scaled, alias_prob, alias_index):
     large = np.empty(k, dtype=np.int64)
     ns = nl = 0
     for i in range(k):
-        if scaled[i] < 1.0:
-            small[ns] = i
-            ns += 1
-        else:
-            large[nl] = i
-            nl += 1
+        ns, nl = _push(i, scaled[i] < 1.0, small, large, ns, nl)
     while ns > 0 and nl > 0:
         ns -= 1
         sm = small[ns]
@@ -114,12 +119,7 @@ def _vose(scaled, alias_prob, alias_index):
         alias_prob[sm] = scaled[sm]
         alias_index[sm] = g
         scaled[g] = (scaled[g] + scaled[sm]) - 1.0
-        if scaled[g] < 1.0:
-            small[ns] = g
-            ns += 1
-        else:
-            large[nl] = g
-            nl += 1
+        ns, nl = _push(g, scaled[g] < 1.0, small, large, ns, nl)
     # Whatever is left has scaled weight 1 up to rounding: it keeps its column (the defaults).
 
 
