@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from jkn_risk.kernels import claims as K
+from jkn_risk.kernels.amounts import event_tables
+from jkn_risk.kernels.individual import individual_block
 from jkn_risk.kernels.sampling import alias_probabilities, build_alias_table
 from tests.kernel_reference import multi_cell_inputs, multi_cell_rate, one_cell
 
@@ -38,9 +40,8 @@ def test_event_table_pays_each_tariff_with_its_probability(k):
     p = rng.pareto(1.1, k) + 1e-3
     ap, ai = build_alias_table(p)
     tariff = np.stack([rng.permutation(np.arange(1, k + 1)) * 1000, np.arange(1, k + 1) * 7])
-    method = np.array([K.METHOD_INDIVIDUAL, K.METHOD_INDIVIDUAL])
-    table, row, shift = K._event_tables(ap[None], ai[None], np.array([k]), np.array([0, 0]),
-                                        tariff, method)
+    table, row, shift = event_tables(ap[None], ai[None], np.array([k]), np.array([0, 0]),
+                                     tariff, np.array([True, True]))
     width = 1 << (64 - int(shift[0]))
     for c in range(2):
         t = table[row[c], :width]
@@ -53,8 +54,8 @@ def test_event_table_pays_each_tariff_with_its_probability(k):
         assert {x for x, q in paid.items() if q > 0} <= set(expected)
         for x, q in expected.items():
             assert paid.get(x, 0.0) == pytest.approx(q, abs=1e-15)
-    _, row2, _ = K._event_tables(ap[None], ai[None], np.array([k]), np.array([0, 0]), tariff,
-                                 np.array([K.METHOD_COLLECTIVE, K.METHOD_INDIVIDUAL]))
+    _, row2, _ = event_tables(ap[None], ai[None], np.array([k]), np.array([0, 0]), tariff,
+                              np.array([False, True]))
     assert row2.tolist() == [0, 0]
 
 
@@ -195,12 +196,12 @@ def test_hot_kernel_has_no_reference_counting():
     # Cached dispatchers cannot be inspected: compile an uncached twin for the same types.
     from numba import float64 as f8, int64 as i8, uint64 as u8
 
-    twin = numba.njit(K._individual_block.py_func)
+    twin = numba.njit(individual_block.py_func)
     twin.compile((u8, u8, i8, f8, i8, f8, i8[:, ::1], i8, f8, i8))
     ir = next(iter(twin.inspect_llvm().values()))
     # The nopython function itself is the first definition; later ones are the CPython wrapper.
     body = ir.split("\ndefine ")[1]
-    assert "_individual_block" in body.split("(")[1]
+    assert "individual_block" in body.split("(")[1]
     # Every basic block that advances the generator (xoshiro's rotate by 45) is free of NRT
     # calls: an incref inside the event loop (an array passed to a non-inlined helper, an
     # array-held RNG state, a temporary array) would show up there.

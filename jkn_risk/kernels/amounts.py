@@ -1,0 +1,113 @@
+"""Event amounts in integer rupiah: a case group's tariff, times a lognormal noise of mean 1.
+
+Shared by both modes of :mod:`jkn_risk.kernels.claims`:
+
+- :func:`event_tables` merges each individual cell's power-of-two alias table with its tariffs,
+  ``(threshold, own tariff, alias's tariff)`` per column in one 24-byte row, so that an event
+  costs one 64-bit draw and one cache line (three dependent loads measured 5.5 against
+  2.1 ns per event);
+- :func:`fill_amounts` draws a batch of events' case groups and, with noise, their normals;
+- :func:`lognormal_amounts` turns tariffs and normals into ``rint(tariff * exp(sigma z -
+  sigma^2 / 2))`` in one vectorised loop: :func:`jkn_risk.kernels.vecmath.exp_fast` (within
+  1 ulp of libm, which cannot vectorise) and the conversion to int64 through the exponent bits
+  (exact below ``2**51`` rupiah; a batch with a larger amount is redone by ``np.rint``).
+
+Rounding is half to even, as ``np.rint``; with ``sigma == 0`` an amount is the tariff exactly.
+Noises are drawn in batches of ``EVENT_BATCH`` (normals by the two-pass ziggurat of
+:func:`jkn_risk.kernels.sampling.normals_batch`, whose redraws follow each batch), so the batch
+length is part of the stream definition.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from jkn_risk.kernels.sampling import normals_batch, pow2_alias_tables
+from jkn_risk.kernels.vecmath import bits_from_f64, exp_fast
+from jkn_risk.rng import next_u64
+
+__all__ = ["EVENT_BATCH", "event_tables", "fill_amounts", "lognormal_amounts"]
+
+#: Events per batch (four scratch arrays of this length per block). Part of the stream
+#: definition when sigma > 0.
+EVENT_BATCH = 1024
+_MAGIC = 6755399441055744.0  # 1.5 * 2**52: y + _MAGIC holds rint(y) in its low bits
+_MAGIC_BITS = 0x4338000000000000
+_TWO51 = 2.0**51
+
+
+@njit(inline="always", cache=True)
+def lognormal_amounts(n, tz, zz, sigma, amt):
+    """``amt[i] = rint(tz[i] * exp(sigma zz[i] - sigma^2 / 2))`` as int64, ``i < n``.
+
+    ``tz`` holds tariffs [IDR] as float64, ``zz`` standard normals; vectorised.
+    """
+    half_var = 0.5 * sigma * sigma
+    large = 0
+    for i in range(n):  # vectorised
+        y = tz[i] * exp_fast(sigma * zz[i] - half_var)
+        large += np.int64(y >= _TWO51)
+        amt[i] = bits_from_f64(y + _MAGIC) - _MAGIC_BITS
+    if large:
+        for i in range(n):
+            amt[i] = np.int64(np.rint(tz[i] * exp_fast(sigma * zz[i] - half_var)))
+
+
+@njit(inline="always", cache=True)
+def fill_amounts(noise, ne, table, sh, mask, sigma, amt, tz, zz, raw,
+                  a0, a1, a2, a3, b0, b1, b2, b3):
+    """Amounts in rupiah of ``ne`` events into ``amt[:ne]``: a case group each (stream ``a``)
+    and, with ``noise``, a lognormal factor each (stream ``b``).
+
+    Called with a literal ``noise`` flag, so each call site compiles to its own loops. Each
+    pass is a tight loop: the case groups (one serial generator chain), the normals
+    (:func:`jkn_risk.kernels.sampling.normals_batch`), then the factors and rounding in a
+    vectorised pass (:func:`lognormal_amounts`).
+    """
+    for i in range(ne):
+        v, a0, a1, a2, a3 = next_u64(a0, a1, a2, a3)
+        j = np.int64(v >> sh)
+        # Branch-free select of the column's own tariff or its alias's (the branch would be
+        # unpredictable); threshold and both tariffs share one cache line.
+        keep = np.int64((v & mask) < np.uint64(table[j, 0]))
+        t_alias = table[j, 2]
+        t = t_alias + (table[j, 1] - t_alias) * keep
+        if noise:
+            tz[i] = float(t)
+        else:
+            amt[i] = t
+    if noise:
+        b0, b1, b2, b3 = normals_batch(ne, raw, zz, b0, b1, b2, b3)
+        lognormal_amounts(ne, tz, zz, sigma, amt)
+    return a0, a1, a2, a3, b0, b1, b2, b3
+
+
+def event_tables(alias_prob, alias_index, n_groups, mix, tariff, individual):
+    """Per individual cell (``individual``: bool per cell), the power-of-two alias table merged
+    with the cell's tariffs.
+
+    ``table[row, j] = (threshold, tariff[j], tariff[alias[j]])`` (int64; the threshold's bits
+    are the uint64 of :func:`jkn_risk.kernels.sampling.pow2_alias_tables`): one 64-bit draw
+    ``v`` picks column ``v >> shift`` and pays its own tariff when the low bits are below the
+    threshold, else its alias's. Putting the three in one 24-byte row makes an event one cache
+    line instead of three dependent loads (2.1 against 5.5 ns per event measured here).
+
+    Returns ``table`` (int64, (rows, 2**max_bits, 3)), ``table_row`` (int64, (n_cell,); the
+    row of each individual cell, 0 for collective cells, which do not use it) and ``shift``
+    (int64, (n_cell,); ``64 - bits`` of the cell's mix).
+    """
+    thr, ali, mix_shift = pow2_alias_tables(alias_prob, alias_index, n_groups)
+    cells = np.flatnonzero(individual)
+    width = thr.shape[1]
+    k = tariff.shape[1]
+    table = np.zeros((max(cells.size, 1), width, 3), dtype=np.int64)
+    table_row = np.zeros(individual.shape[0], dtype=np.int64)
+    cols = np.arange(width)
+    own = cols < k  # padded columns have threshold 0: never kept, always aliased
+    for row, c in enumerate(cells):
+        x = mix[c]
+        table_row[c] = row
+        table[row, :, 0] = thr[x].view(np.int64)
+        table[row, own, 1] = tariff[c, cols[own]]
+        table[row, :, 2] = tariff[c, ali[x]]
+    return table, table_row, np.ascontiguousarray(mix_shift[mix])
