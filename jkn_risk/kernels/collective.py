@@ -79,7 +79,7 @@ def collective_cell(key, seed, sim, ckey, m, lam, freq, disp, mx, c, n_groups, g
         else:
             # The group's i-th event always gets the i-th noise of the group's noise stream.
             s0, s1, s2, s3 = seed_state(stream_key(TAG_CLAIMS, seed, sim, ckey, NOISE_BLOCK + g))
-            tz[:] = float(t)
+            tz[: min(EVENT_BATCH, n)] = float(t)  # O(events), not O(groups x batch)
             done = 0
             while done < n:
                 nb = min(EVENT_BATCH, n - done)
