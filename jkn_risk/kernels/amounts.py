@@ -55,7 +55,7 @@ def lognormal_amounts(n, tz, zz, sigma, amt):
 
 @njit(inline="always", cache=True)
 def fill_amounts(noise, ne, table, sh, mask, sigma, amt, tz, zz, raw,
-                  a0, a1, a2, a3, b0, b1, b2, b3):
+                 a0, a1, a2, a3, b0, b1, b2, b3):
     """Amounts in rupiah of ``ne`` events into ``amt[:ne]``: a case group each (stream ``a``)
     and, with ``noise``, a lognormal factor each (stream ``b``).
 
@@ -96,11 +96,14 @@ def event_tables(alias_prob, alias_index, n_groups, mix, tariff, individual):
     row of each individual cell, 0 for collective cells, which do not use it) and ``shift``
     (int64, (n_cell,); ``64 - bits`` of the cell's mix).
     """
-    thr, ali, mix_shift = pow2_alias_tables(alias_prob, alias_index, n_groups)
     cells = np.flatnonzero(individual)
+    if cells.size == 0:  # all collective: no alias tables to build
+        return np.zeros((1, 2, 3), dtype=np.int64), np.zeros(individual.shape[0], np.int64), \
+            np.zeros(individual.shape[0], np.int64)
+    thr, ali, mix_shift = pow2_alias_tables(alias_prob, alias_index, n_groups)
     width = thr.shape[1]
     k = tariff.shape[1]
-    table = np.zeros((max(cells.size, 1), width, 3), dtype=np.int64)
+    table = np.zeros((cells.size, width, 3), dtype=np.int64)
     table_row = np.zeros(individual.shape[0], dtype=np.int64)
     cols = np.arange(width)
     own = cols < k  # padded columns have threshold 0: never kept, always aliased

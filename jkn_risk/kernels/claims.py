@@ -146,8 +146,7 @@ def _simulate_kernel(seed, sims, cell_key, members, rate, frequency, dispersion,
         for j in prange(n):
             _run_item(start + j, per_sim, seed, sims, cell_key, members, rate, frequency,
                       dispersion, mix, table, table_row, cell_shift, n_groups, tariff, sigma,
-                      cap, method,
-                      group_prob, block_offset, partial[j])
+                      cap, method, group_prob, block_offset, partial[j])
         _reduce_items(start, n, per_sim, block_offset, partial, out)
 
 

@@ -37,7 +37,7 @@ NOISE_BLOCK = 1 << 41
 
 @njit(cache=True)
 def collective_cell(key, seed, sim, ckey, m, lam, freq, disp, mx, c, n_groups, group_prob,
-                     tariff, sigma):
+                    tariff, sigma):
     """Cell totals without a cap (collective model); inputs assumed valid.
 
     ``key`` is the cell's block-0 stream (the negative binomial's cell-level gamma); case group
@@ -89,7 +89,6 @@ def collective_cell(key, seed, sim, ckey, m, lam, freq, disp, mx, c, n_groups, g
                     cost += amt[i]
                 done += nb
     return events, cost
-
 
 
 def group_probabilities(alias_prob, alias_index, n_groups):

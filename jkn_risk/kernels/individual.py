@@ -29,7 +29,7 @@ _INT64_MAX = np.iinfo(np.int64).max
 
 @njit(cache=True)
 def individual_block(key, noise_key, m, lam, freq, disp, table, shift, sigma, cap):
-    """Simulate ``m`` member-years of cell ``c``; inputs assumed valid.
+    """Simulate a block of ``m`` member-years of one cell; inputs assumed valid.
 
     Stream ``key`` draws the members with events, their split by number of events and the
     case groups; stream ``noise_key`` the cost noises (only with ``sigma > 0``).
@@ -78,7 +78,8 @@ def individual_block(key, noise_key, m, lam, freq, disp, table, shift, sigma, ca
                 a0, a1, a2, a3, b0, b1, b2, b3 = fill_amounts(
                     False, ne, table, sh, mask, sigma, amt, tz, zz, raw,
                     a0, a1, a2, a3, b0, b1, b2, b3)
-            # Each member's annual total, then the cap.
+            # Each member's annual total, then the cap (the one-event class, most members, in a
+            # loop of its own that LLVM vectorises).
             if n_ev == 1:
                 for i in range(mb):
                     total = amt[i]
