@@ -23,8 +23,8 @@ import numpy as np
 from numba import njit
 
 from jkn_risk.kernels.sampling import normals_batch, pow2_alias_tables
+from jkn_risk.rng import fill_u64
 from jkn_risk.kernels.vecmath import bits_from_f64, exp_fast
-from jkn_risk.rng import next_u64
 
 __all__ = ["EVENT_BATCH", "event_tables", "fill_amounts", "lognormal_amounts"]
 
@@ -54,18 +54,20 @@ def lognormal_amounts(n, tz, zz, sigma, amt):
 
 
 @njit(inline="always", cache=True)
-def fill_amounts(noise, ne, table, sh, mask, sigma, amt, tz, zz, raw,
-                 a0, a1, a2, a3, b0, b1, b2, b3):
-    """Amounts in rupiah of ``ne`` events into ``amt[:ne]``: a case group each (stream ``a``)
-    and, with ``noise``, a lognormal factor each (stream ``b``).
+def fill_amounts(noise, ne, table, sh, mask, sigma, amt, tz, zz, raw, lanes, b0, b1, b2, b3):
+    """Amounts in rupiah of ``ne`` events into ``amt[:ne]``: a case group each (bulk stream
+    ``lanes[0]``) and, with ``noise``, a lognormal factor each (bulk stream ``lanes[1]``,
+    redraws from the scalar stream ``b``, which is returned).
 
     Called with a literal ``noise`` flag, so each call site compiles to its own loops. Each
-    pass is a tight loop: the case groups (one serial generator chain), the normals
-    (:func:`jkn_risk.kernels.sampling.normals_batch`), then the factors and rounding in a
-    vectorised pass (:func:`lognormal_amounts`).
+    pass is a tight loop: the raw words (:func:`jkn_risk.rng.fill_u64`, SIMD), the case groups,
+    the normals (:func:`jkn_risk.kernels.sampling.normals_batch`), then the factors and
+    rounding in a vectorised pass (:func:`lognormal_amounts`). ``raw`` must hold
+    ``round_up(ne, LANES)`` words.
     """
+    fill_u64(lanes, 0, raw, ne)
     for i in range(ne):
-        v, a0, a1, a2, a3 = next_u64(a0, a1, a2, a3)
+        v = raw[i]
         j = np.int64(v >> sh)
         # Branch-free select of the column's own tariff or its alias's (the branch would be
         # unpredictable); threshold and both tariffs share one cache line.
@@ -77,9 +79,9 @@ def fill_amounts(noise, ne, table, sh, mask, sigma, amt, tz, zz, raw,
         else:
             amt[i] = t
     if noise:
-        b0, b1, b2, b3 = normals_batch(ne, raw, zz, b0, b1, b2, b3)
+        b0, b1, b2, b3 = normals_batch(ne, raw, zz, lanes, 1, b0, b1, b2, b3)
         lognormal_amounts(ne, tz, zz, sigma, amt)
-    return a0, a1, a2, a3, b0, b1, b2, b3
+    return b0, b1, b2, b3
 
 
 def event_tables(alias_prob, alias_index, n_groups, mix, tariff, individual):

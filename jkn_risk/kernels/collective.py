@@ -23,7 +23,7 @@ from numba import njit
 
 from jkn_risk.kernels.amounts import EVENT_BATCH, lognormal_amounts
 from jkn_risk.kernels.sampling import alias_probabilities, gamma, normals_batch, poisson_monotone
-from jkn_risk.rng import TAG_CLAIMS, seed_state, stream_key
+from jkn_risk.rng import LANES, TAG_CLAIMS, seed_lanes, seed_state, stream_key
 
 __all__ = ["GROUP_BLOCK", "NOISE_BLOCK", "collective_cell", "group_probabilities"]
 
@@ -59,7 +59,8 @@ def collective_cell(key, seed, sim, ckey, m, lam, freq, disp, mx, c, n_groups, g
     nz = EVENT_BATCH if sigma > 0.0 else 0
     tz = np.empty(nz)
     zz = np.empty(nz)
-    raw = np.empty(nz, dtype=np.uint64)
+    raw = np.empty(nz, dtype=np.uint64)  # EVENT_BATCH is a multiple of LANES
+    lanes = np.empty((1, 4, LANES), dtype=np.uint64)
     amt = np.empty(nz, dtype=np.int64)
     # Poisson splitting: independent N_g ~ Poisson(mean p_g), each from its own stream by a
     # sampler monotone in the mean, so a scenario that scales the mean moves each N_g a little
@@ -78,12 +79,14 @@ def collective_cell(key, seed, sim, ckey, m, lam, freq, disp, mx, c, n_groups, g
             cost += n * t
         else:
             # The group's i-th event always gets the i-th noise of the group's noise stream.
-            s0, s1, s2, s3 = seed_state(stream_key(TAG_CLAIMS, seed, sim, ckey, NOISE_BLOCK + g))
+            noise_key = stream_key(TAG_CLAIMS, seed, sim, ckey, NOISE_BLOCK + g)
+            seed_lanes(noise_key, lanes, 0)
+            s0, s1, s2, s3 = seed_state(noise_key)
             tz[: min(EVENT_BATCH, n)] = float(t)  # O(events), not O(groups x batch)
             done = 0
             while done < n:
                 nb = min(EVENT_BATCH, n - done)
-                s0, s1, s2, s3 = normals_batch(nb, raw, zz, s0, s1, s2, s3)
+                s0, s1, s2, s3 = normals_batch(nb, raw, zz, lanes, 0, s0, s1, s2, s3)
                 lognormal_amounts(nb, tz, zz, sigma, amt)
                 for i in range(nb):
                     cost += amt[i]

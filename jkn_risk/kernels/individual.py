@@ -8,9 +8,11 @@ groups by the alias method and each event its tariff times the lognormal noise
 ``exp(sigma Z - sigma^2 / 2)`` (:mod:`jkn_risk.kernels.amounts`); the member's annual total is
 then capped. Members are exchangeable, so this has exactly the distribution of the
 member-by-member model, in memory independent of membership (four scratch arrays of
-``EVENT_BATCH`` and the count table per block).
+``EVENT_BATCH``, the lane states and the count table per block).
 
-Two streams per block: counts and case groups from one, cost noises from the other.
+Two keys per block. ``key``: a scalar stream for the members with events and their split, and
+a bulk stream (``LANES`` SIMD generators, :func:`jkn_risk.rng.fill_u64`) for the case groups.
+``noise_key``: a bulk stream for the normals' first words and a scalar one for the redraws.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from numba import njit
 from jkn_risk.kernels.amounts import EVENT_BATCH, fill_amounts
 from jkn_risk.kernels.counts import count_hazards, positive_probability, split_by_count
 from jkn_risk.kernels.sampling import binomial
-from jkn_risk.rng import seed_state
+from jkn_risk.rng import LANES, seed_lanes, seed_state
 
 __all__ = ["individual_block"]
 
@@ -31,8 +33,8 @@ _INT64_MAX = np.iinfo(np.int64).max
 def individual_block(key, noise_key, m, lam, freq, disp, table, shift, sigma, cap):
     """Simulate a block of ``m`` member-years of one cell; inputs assumed valid.
 
-    Stream ``key`` draws the members with events, their split by number of events and the
-    case groups; stream ``noise_key`` the cost noises (only with ``sigma > 0``).
+    Key ``key`` draws the members with events, their split by number of events and the
+    case groups; key ``noise_key`` the cost noises (only with ``sigma > 0``).
     ``table[column] = (threshold, own tariff, alias's tariff)`` is the cell's event table
     (:func:`jkn_risk.kernels.amounts.event_tables`) and ``shift`` its ``64 - bits``.
     Returns ``(events, members_with_events, uncapped, capped, members_over_cap)`` as int64.
@@ -48,12 +50,15 @@ def individual_block(key, noise_key, m, lam, freq, disp, table, shift, sigma, ca
     top = by_count.shape[0]
     while by_count[top - 1] == 0:
         top -= 1
-    batch = max(EVENT_BATCH, top)
+    batch = (max(EVENT_BATCH, top) + LANES - 1) // LANES * LANES
     amt = np.empty(batch, dtype=np.int64)
+    raw = np.empty(batch, dtype=np.uint64)
     noisy = sigma > 0.0
     tz = np.empty(batch if noisy else 0)
     zz = np.empty(batch if noisy else 0)
-    raw = np.empty(batch if noisy else 0, dtype=np.uint64)
+    lanes = np.empty((2, 4, LANES), dtype=np.uint64)
+    seed_lanes(key, lanes, 0)
+    seed_lanes(noise_key, lanes, 1)
     b0, b1, b2, b3 = seed_state(noise_key)
     sh = np.uint64(shift)
     mask = (np.uint64(1) << sh) - np.uint64(1)
@@ -71,13 +76,11 @@ def individual_block(key, noise_key, m, lam, freq, disp, table, shift, sigma, ca
             mb = min(per_batch, n_members - done)
             ne = mb * n_ev
             if noisy:
-                a0, a1, a2, a3, b0, b1, b2, b3 = fill_amounts(
-                    True, ne, table, sh, mask, sigma, amt, tz, zz, raw,
-                    a0, a1, a2, a3, b0, b1, b2, b3)
+                b0, b1, b2, b3 = fill_amounts(True, ne, table, sh, mask, sigma, amt, tz, zz,
+                                              raw, lanes, b0, b1, b2, b3)
             else:
-                a0, a1, a2, a3, b0, b1, b2, b3 = fill_amounts(
-                    False, ne, table, sh, mask, sigma, amt, tz, zz, raw,
-                    a0, a1, a2, a3, b0, b1, b2, b3)
+                b0, b1, b2, b3 = fill_amounts(False, ne, table, sh, mask, sigma, amt, tz, zz,
+                                              raw, lanes, b0, b1, b2, b3)
             # Each member's annual total, then the cap (the one-event class, most members, in a
             # loop of its own that LLVM vectorises).
             if n_ev == 1:
