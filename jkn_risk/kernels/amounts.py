@@ -6,27 +6,28 @@ Shared by both modes of :mod:`jkn_risk.kernels.claims`:
   ``(threshold, own tariff, alias's tariff)`` per column in one 24-byte row, so that an event
   costs one 64-bit draw and one cache line (three dependent loads measured 5.5 against
   2.1 ns per event);
-- :func:`fill_amounts` draws a batch of events' case groups and, with noise, their normals;
-- :func:`lognormal_amounts` turns tariffs and normals into ``rint(tariff * exp(sigma z -
-  sigma^2 / 2))`` in one vectorised loop: :func:`jkn_risk.kernels.vecmath.exp_fast` (within
-  1 ulp of libm, which cannot vectorise) and the conversion to int64 through the exponent bits
-  (exact below ``2**51`` rupiah; a batch with a larger amount is redone by ``np.rint``).
+- :func:`fill_amounts` draws a batch of events' case groups and, with noise, their lognormal
+  factors ``exp(sigma Z - sigma^2 / 2)`` directly, by the ziggurat of
+  :mod:`jkn_risk.kernels.lognormal` (no ``exp`` on its fast path);
+- :func:`scaled_amounts` turns tariffs and factors into ``rint(tariff * factor)`` in one
+  vectorised loop, converting to int64 through the exponent bits (exact below ``2**51``
+  rupiah; a batch with a larger amount is redone by ``np.rint``).
 
 Rounding is half to even, as ``np.rint``; with ``sigma == 0`` an amount is the tariff exactly.
-Noises are drawn in batches of ``EVENT_BATCH`` (normals by the two-pass ziggurat of
-:func:`jkn_risk.kernels.sampling.normals_batch`, whose redraws follow each batch), so the batch
-length is part of the stream definition.
+Factors are drawn in batches of ``EVENT_BATCH`` (each batch's rejected boxes completed after its
+fast pass), so the batch length is part of the stream definition.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from jkn_risk.kernels.sampling import normals_batch, pow2_alias_tables
+from jkn_risk.kernels.lognormal import lognormal_batch
+from jkn_risk.kernels.sampling import pow2_alias_tables
+from jkn_risk.kernels.vecmath import bits_from_f64
 from jkn_risk.rng import fill_u64
-from jkn_risk.kernels.vecmath import bits_from_f64, exp_fast
 
-__all__ = ["EVENT_BATCH", "event_tables", "fill_amounts", "lognormal_amounts"]
+__all__ = ["EVENT_BATCH", "event_tables", "fill_amounts", "scaled_amounts"]
 
 #: Events per batch (four scratch arrays of this length per block). Part of the stream
 #: definition when sigma > 0.
@@ -37,32 +38,31 @@ _TWO51 = 2.0**51
 
 
 @njit(inline="always", cache=True)
-def lognormal_amounts(n, tz, zz, sigma, amt):
-    """``amt[i] = rint(tz[i] * exp(sigma zz[i] - sigma^2 / 2))`` as int64, ``i < n``.
-
-    ``tz`` holds tariffs [IDR] as float64, ``zz`` standard normals; vectorised.
-    """
-    half_var = 0.5 * sigma * sigma
+def scaled_amounts(n, tz, factor, amt):
+    """``amt[i] = rint(tz[i] * factor[i])`` as int64, ``i < n`` (tariffs [IDR] and noise
+    factors as float64); vectorised."""
     large = 0
     for i in range(n):  # vectorised
-        y = tz[i] * exp_fast(sigma * zz[i] - half_var)
+        y = tz[i] * factor[i]
         large += np.int64(y >= _TWO51)
         amt[i] = bits_from_f64(y + _MAGIC) - _MAGIC_BITS
     if large:
         for i in range(n):
-            amt[i] = np.int64(np.rint(tz[i] * exp_fast(sigma * zz[i] - half_var)))
+            amt[i] = np.int64(np.rint(tz[i] * factor[i]))
 
 
 @njit(inline="always", cache=True)
-def fill_amounts(noise, ne, table, sh, mask, sigma, amt, tz, zz, raw, lanes, b0, b1, b2, b3):
+def fill_amounts(noise, ne, table, sh, mask, amt, tz, zz, raw, lanes, b0, b1, b2, b3, zt, fh,
+                 par):
     """Amounts in rupiah of ``ne`` events into ``amt[:ne]``: a case group each (bulk stream
     ``lanes[0]``) and, with ``noise``, a lognormal factor each (bulk stream ``lanes[1]``,
-    redraws from the scalar stream ``b``, which is returned).
+    completions of rejected boxes from the scalar stream ``b``, which is returned; ``zt, fh,
+    par`` are the cell's sigma tables, :func:`jkn_risk.kernels.lognormal.lognormal_tables`).
 
     Called with a literal ``noise`` flag, so each call site compiles to its own loops. Each
     pass is a tight loop: the raw words (:func:`jkn_risk.rng.fill_u64`, SIMD), the case groups,
-    the normals (:func:`jkn_risk.kernels.sampling.normals_batch`), then the factors and
-    rounding in a vectorised pass (:func:`lognormal_amounts`). ``raw`` must hold
+    the factors (:func:`jkn_risk.kernels.lognormal.lognormal_batch`), then the products and
+    rounding in a vectorised pass (:func:`scaled_amounts`). ``raw`` must hold
     ``round_up(ne, LANES)`` words.
     """
     fill_u64(lanes, 0, raw, ne)
@@ -79,8 +79,8 @@ def fill_amounts(noise, ne, table, sh, mask, sigma, amt, tz, zz, raw, lanes, b0,
         else:
             amt[i] = t
     if noise:
-        b0, b1, b2, b3 = normals_batch(ne, raw, zz, lanes, 1, b0, b1, b2, b3)
-        lognormal_amounts(ne, tz, zz, sigma, amt)
+        b0, b1, b2, b3 = lognormal_batch(ne, raw, zz, lanes, 1, b0, b1, b2, b3, zt, fh, par)
+        scaled_amounts(ne, tz, zz, amt)
     return b0, b1, b2, b3
 
 

@@ -35,6 +35,7 @@ from jkn_risk.kernels.amounts import event_tables
 from jkn_risk.kernels.collective import collective_cell, group_probabilities
 from jkn_risk.kernels.counts import FREQ_NEGBIN, FREQ_POISSON
 from jkn_risk.kernels.individual import individual_block
+from jkn_risk.kernels.lognormal import aligned_rows, lognormal_tables
 from jkn_risk.kernels.sampling import pow2_alias_tables
 from jkn_risk.rng import TAG_CLAIMS, TAG_CLAIMS_NOISE, stream_key
 
@@ -87,8 +88,8 @@ def _find_cell(block_offset, r):
 
 @njit(cache=True)
 def _run_item(it, per_sim, seed, sims, cell_key, members, rate, frequency, dispersion, mix, table,
-              table_row, cell_shift, n_groups, tariff, sigma, cap, method, group_prob,
-              block_offset, res):
+              table_row, cell_shift, n_groups, tariff, sigma, cap, method, group_prob, noise_zt,
+              noise_fh, noise_par, noise_row, block_offset, res):
     """Work item ``it`` = (sim, cell, block): write its 5 outputs into ``res``. Inputs valid."""
     si = it // per_sim
     rr = it - si * per_sim
@@ -99,7 +100,8 @@ def _run_item(it, per_sim, seed, sims, cell_key, members, rate, frequency, dispe
     if method[c] == 1:
         ev, cost = collective_cell(key, seed, sims[si], cell_key[c], members[c], lam,
                                     frequency[c], dispersion[c], mix[c], c, n_groups, group_prob,
-                                    tariff, sigma[c])
+                                    tariff, sigma[c], noise_zt[noise_row[c]],
+                                    noise_fh[noise_row[c]], noise_par[noise_row[c]])
         res[0] = ev
         res[1] = -1
         res[2] = cost
@@ -110,7 +112,8 @@ def _run_item(it, per_sim, seed, sims, cell_key, members, rate, frequency, dispe
         noise_key = stream_key(TAG_CLAIMS_NOISE, seed, sims[si], cell_key[c], b)
         ev, mw, unc, capd, over = individual_block(
             key, noise_key, m, lam, frequency[c], dispersion[c], table[table_row[c]], cell_shift[c],
-            sigma[c], cap[c])
+            sigma[c], cap[c], noise_zt[noise_row[c]], noise_fh[noise_row[c]],
+            noise_par[noise_row[c]])
         res[0] = ev
         res[1] = mw
         res[2] = unc
@@ -131,7 +134,7 @@ def _reduce_items(start, n, per_sim, block_offset, partial, out):
 @njit(parallel=True, cache=True)
 def _simulate_kernel(seed, sims, cell_key, members, rate, frequency, dispersion, mix, table,
                      table_row, cell_shift, n_groups, tariff, sigma, cap, method, group_prob,
-                     block_offset, out):
+                     noise_zt, noise_fh, noise_par, noise_row, block_offset, out):
     """Fill ``out[n_sim, n_cell, 5]`` (zeroed by the caller), in parallel. Inputs assumed valid.
 
     Work items are ``(sim, cell, block)`` enumerated through ``block_offset`` (cell ``c`` owns
@@ -149,14 +152,16 @@ def _simulate_kernel(seed, sims, cell_key, members, rate, frequency, dispersion,
         for j in prange(n):
             _run_item(start + j, per_sim, seed, sims, cell_key, members, rate, frequency,
                       dispersion, mix, table, table_row, cell_shift, n_groups, tariff, sigma,
-                      cap, method, group_prob, block_offset, partial[j])
+                      cap, method, group_prob, noise_zt, noise_fh, noise_par, noise_row,
+                      block_offset, partial[j])
         _reduce_items(start, n, per_sim, block_offset, partial, out)
 
 
 @njit(cache=True)
 def _simulate_kernel_serial(seed, sims, cell_key, members, rate, frequency, dispersion, mix,
                             table, table_row, cell_shift, n_groups, tariff, sigma, cap, method,
-                            group_prob, block_offset, out):
+                            group_prob, noise_zt, noise_fh, noise_par, noise_row, block_offset,
+                            out):
     """As :func:`_simulate_kernel` on the calling thread (one thread or one item: no pool)."""
     per_sim = block_offset[block_offset.shape[0] - 1]
     total = sims.shape[0] * per_sim
@@ -166,7 +171,7 @@ def _simulate_kernel_serial(seed, sims, cell_key, members, rate, frequency, disp
     for it in range(total):
         _run_item(it, per_sim, seed, sims, cell_key, members, rate, frequency, dispersion, mix,
                   table, table_row, cell_shift, n_groups, tariff, sigma, cap, method, group_prob,
-                  block_offset, res)
+                  noise_zt, noise_fh, noise_par, noise_row, block_offset, res)
         si = it // per_sim
         c = _find_cell(block_offset, it - si * per_sim)
         for k in range(N_OUT):
@@ -210,6 +215,38 @@ def _mix_tables(alias_prob, alias_index, n_groups):
     return hit
 
 
+_NOISE_CACHE: dict[float, tuple] = {}
+
+
+def _noise_tables(sigma):
+    """Lognormal ziggurat tables for each distinct ``sigma > 0`` of the cells, stacked.
+
+    Returns ``zt`` (int64, (n, 2**11, 4), rows 64-byte aligned), ``fh`` (float64, (n, 2**11,
+    2)), ``par`` (float64, (n, 10)) and ``row`` (int64, (n_cell,): each cell's tables; 0 for
+    cells without noise, which do not read them). Tables are memoised per sigma (~10 ms each).
+    """
+    values = np.unique(sigma[sigma > 0.0])
+    tabs = []
+    for v in values:
+        t = _NOISE_CACHE.get(float(v))
+        if t is None:
+            if len(_NOISE_CACHE) >= 16:
+                _NOISE_CACHE.pop(next(iter(_NOISE_CACHE)))
+            t = _NOISE_CACHE[float(v)] = lognormal_tables(float(v))
+        tabs.append(t)
+    if not tabs:
+        return (np.zeros((1, 1, 4), np.int64), np.zeros((1, 1, 2)), np.zeros((1, 10)),
+                np.zeros(sigma.shape[0], np.int64))
+    n_slot = tabs[0][0].shape[0]
+    zt = aligned_rows(len(tabs) * n_slot).reshape(len(tabs), n_slot, 4)
+    for i, t in enumerate(tabs):
+        zt[i] = t[0]
+    fh = np.stack([t[1] for t in tabs])
+    par = np.stack([t[2] for t in tabs])
+    row = np.where(sigma > 0.0, np.searchsorted(values, sigma), 0).astype(np.int64)
+    return zt, fh, par, row
+
+
 def simulate_cells(*, seed, sims, cell_key, members, rate, frequency, dispersion, mix, alias_prob,
                    alias_index, n_groups, tariff, sigma, cap, method, threads=None):
     """Simulate annual claims per (simulation, cell).
@@ -240,7 +277,7 @@ def simulate_cells(*, seed, sims, cell_key, members, rate, frequency, dispersion
     tariff : ndarray(int64, (n_cell, K)) [IDR]
         Tariff per case group, integer rupiah.
     sigma : ndarray(float64, (n_cell,)) [1]
-        Lognormal cost-noise sigma, ``>= 0``.
+        Lognormal cost-noise sigma, in ``[0, 3]``.
     cap : ndarray(int64, (n_cell,)) [IDR]
         Annual cap per member, or ``NO_CAP``.
     method : ndarray(int64, (n_cell,))
@@ -303,8 +340,8 @@ def simulate_cells(*, seed, sims, cell_key, members, rate, frequency, dispersion
         raise ValueError("alias_index must point inside the used case groups")
     if np.any(tariff < 0):
         raise ValueError("tariff must be >= 0")
-    if not np.all(np.isfinite(sigma)) or np.any(sigma < 0):
-        raise ValueError("sigma must be finite and >= 0")
+    if not np.all(np.isfinite(sigma)) or np.any(sigma < 0) or np.any(sigma > 3):
+        raise ValueError("sigma must be finite and in [0, 3]")
     if np.any(cap < NO_CAP):
         raise ValueError("cap must be >= 0 or NO_CAP")
     if np.any((method != METHOD_INDIVIDUAL) & (method != METHOD_COLLECTIVE)):
@@ -319,10 +356,12 @@ def simulate_cells(*, seed, sims, cell_key, members, rate, frequency, dispersion
     pow2, group_prob = _mix_tables(alias_prob, alias_index, n_groups)
     table, table_row, cell_shift = event_tables(alias_prob, alias_index, n_groups, mix, tariff,
                                                 method == METHOD_INDIVIDUAL, pow2=pow2)
+    noise_zt, noise_fh, noise_par, noise_row = _noise_tables(sigma)
     out = np.zeros((n_sim, n_cell, N_OUT), dtype=np.int64)
 
     args = (np.int64(seed), sims, cell_key, members, rate, frequency, dispersion, mix, table,
-            table_row, cell_shift, n_groups, tariff, sigma, cap, method, group_prob, block_offset,
+            table_row, cell_shift, n_groups, tariff, sigma, cap, method, group_prob, noise_zt,
+            noise_fh, noise_par, noise_row, block_offset,
             out)
     n_items = n_sim * int(block_offset[-1])
     if threads is not None and int(threads) < 1:

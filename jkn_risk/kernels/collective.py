@@ -7,7 +7,7 @@ group are drawn directly as independent ``N_g ~ Poisson(Λ p_g)`` (given ``G``):
 splitting this is exactly the law of the cell total ``N ~ Poisson(Λ)`` split multinomially over
 the groups (for the negative binomial exactly given ``G``, hence unconditionally).
 O(case groups) per cell with ``sigma == 0``; with ``sigma > 0`` group ``g``'s ``N_g`` events each
-get a noise (:func:`jkn_risk.kernels.amounts.lognormal_amounts`).
+get a noise factor (:func:`jkn_risk.kernels.lognormal.lognormal_batch`).
 
 Streams: block 0 of the cell holds ``G``; group ``g`` draws ``N_g`` from block
 ``GROUP_BLOCK + g`` and its noises from ``NOISE_BLOCK + g``, by
@@ -21,8 +21,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from jkn_risk.kernels.amounts import EVENT_BATCH, lognormal_amounts
-from jkn_risk.kernels.sampling import alias_probabilities, gamma, normals_batch, poisson_monotone
+from jkn_risk.kernels.amounts import EVENT_BATCH, scaled_amounts
+from jkn_risk.kernels.lognormal import lognormal_batch
+from jkn_risk.kernels.sampling import alias_probabilities, gamma, poisson_monotone
 from jkn_risk.rng import LANES, TAG_CLAIMS, seed_lanes, seed_state, stream_key
 
 __all__ = ["GROUP_BLOCK", "NOISE_BLOCK", "collective_cell", "group_probabilities"]
@@ -37,7 +38,7 @@ NOISE_BLOCK = 1 << 41
 
 @njit(cache=True)
 def collective_cell(key, seed, sim, ckey, m, lam, freq, disp, mx, c, n_groups, group_prob,
-                    tariff, sigma):
+                    tariff, sigma, zt, fh, par):
     """Cell totals without a cap (collective model); inputs assumed valid.
 
     ``key`` is the cell's block-0 stream (the negative binomial's cell-level gamma); case group
@@ -86,8 +87,9 @@ def collective_cell(key, seed, sim, ckey, m, lam, freq, disp, mx, c, n_groups, g
             done = 0
             while done < n:
                 nb = min(EVENT_BATCH, n - done)
-                s0, s1, s2, s3 = normals_batch(nb, raw, zz, lanes, 0, s0, s1, s2, s3)
-                lognormal_amounts(nb, tz, zz, sigma, amt)
+                s0, s1, s2, s3 = lognormal_batch(nb, raw, zz, lanes, 0, s0, s1, s2, s3, zt, fh,
+                                                 par)
+                scaled_amounts(nb, tz, zz, amt)
                 for i in range(nb):
                     cost += amt[i]
                 done += nb

@@ -5,14 +5,16 @@ event, split into classes with exactly 1, 2, 3, ... events by sequential binomia
 (:mod:`jkn_risk.kernels.counts`; Poisson, or negative binomial = Poisson with a per-member
 gamma frailty of mean 1 and variance ``dispersion``). Each member of class ``j`` gets ``j`` case
 groups by the alias method and each event its tariff times the lognormal noise
-``exp(sigma Z - sigma^2 / 2)`` (:mod:`jkn_risk.kernels.amounts`); the member's annual total is
+``exp(sigma Z - sigma^2 / 2)`` (:mod:`jkn_risk.kernels.amounts`, drawn by the ziggurat of
+:mod:`jkn_risk.kernels.lognormal`); the member's annual total is
 then capped. Members are exchangeable, so this has exactly the distribution of the
 member-by-member model, in memory independent of membership (four scratch arrays of
 ``EVENT_BATCH``, the lane states and the count table per block).
 
 Two keys per block. ``key``: a scalar stream for the members with events and their split, and
 a bulk stream (``LANES`` SIMD generators, :func:`jkn_risk.rng.fill_u64`) for the case groups.
-``noise_key``: a bulk stream for the normals' first words and a scalar one for the redraws.
+``noise_key``: a bulk stream for the noise factors' first words and a scalar one for the
+completions of rejected boxes.
 """
 from __future__ import annotations
 
@@ -30,13 +32,16 @@ _INT64_MAX = np.iinfo(np.int64).max
 
 
 @njit(cache=True)
-def individual_block(key, noise_key, m, lam, freq, disp, table, shift, sigma, cap):
+def individual_block(key, noise_key, m, lam, freq, disp, table, shift, sigma, cap, zt, fh,
+                     par):
     """Simulate a block of ``m`` member-years of one cell; inputs assumed valid.
 
     Key ``key`` draws the members with events, their split by number of events and the
     case groups; key ``noise_key`` the cost noises (only with ``sigma > 0``).
     ``table[column] = (threshold, own tariff, alias's tariff)`` is the cell's event table
-    (:func:`jkn_risk.kernels.amounts.event_tables`) and ``shift`` its ``64 - bits``.
+    (:func:`jkn_risk.kernels.amounts.event_tables`) and ``shift`` its ``64 - bits``;
+    ``zt, fh, par`` the lognormal tables of the cell's ``sigma``
+    (:func:`jkn_risk.kernels.lognormal.lognormal_tables`; unused when ``sigma == 0``).
     Returns ``(events, members_with_events, uncapped, capped, members_over_cap)`` as int64.
     """
     if m <= 0 or lam <= 0.0:
@@ -76,11 +81,11 @@ def individual_block(key, noise_key, m, lam, freq, disp, table, shift, sigma, ca
             mb = min(per_batch, n_members - done)
             ne = mb * n_ev
             if noisy:
-                b0, b1, b2, b3 = fill_amounts(True, ne, table, sh, mask, sigma, amt, tz, zz,
-                                              raw, lanes, b0, b1, b2, b3)
+                b0, b1, b2, b3 = fill_amounts(True, ne, table, sh, mask, amt, tz, zz, raw,
+                                              lanes, b0, b1, b2, b3, zt, fh, par)
             else:
-                b0, b1, b2, b3 = fill_amounts(False, ne, table, sh, mask, sigma, amt, tz, zz,
-                                              raw, lanes, b0, b1, b2, b3)
+                b0, b1, b2, b3 = fill_amounts(False, ne, table, sh, mask, amt, tz, zz, raw,
+                                              lanes, b0, b1, b2, b3, zt, fh, par)
             # Each member's annual total, then the cap (the one-event class, most members, in a
             # loop of its own that LLVM vectorises).
             if n_ev == 1:

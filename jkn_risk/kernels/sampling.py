@@ -10,8 +10,9 @@ Algorithms (all exact, given exact uniforms):
 
 - uniform: 53 random bits, ``[0, 1)``; :func:`uniform_open` gives ``(0, 1]``.
 - normal: a 1,024-layer ziggurat (Marsaglia & Tsang 2000, 52-bit, NumPy's layout with 10 layer
-  bits; base-layer edge and area solved to 20 digits), one at a time (:func:`normal`) or a
-  batch in two passes (:func:`normals_batch`); Box-Muller in :func:`normal_pair`.
+  bits; base-layer edge and area solved to 20 digits) in :func:`normal`; Box-Muller in
+  :func:`normal_pair`. (Cost noise is drawn as lognormal factors directly:
+  :mod:`jkn_risk.kernels.lognormal`.)
 - gamma: Marsaglia & Tsang (2000); shape < 1 by ``Gamma(a + 1) * U**(1/a)``.
 - Poisson: multiplication (inversion) for mean < 10, PTRS (Hörmann 1993) otherwise.
   :func:`poisson_monotone` (collective mode, common random numbers) instead inverts one uniform
@@ -33,7 +34,7 @@ import numpy as np
 from numba import njit, uint64
 
 from jkn_risk.kernels.vecmath import f64_from_bits
-from jkn_risk.rng import fill_u64, next_u64
+from jkn_risk.rng import next_u64
 
 __all__ = [
     "build_alias_table",
@@ -46,7 +47,6 @@ __all__ = [
     "binomial",
     "gamma",
     "normal",
-    "normals_batch",
     "pow2_alias_tables",
 ]
 
@@ -513,10 +513,6 @@ def normal(s0, s1, s2, s3):
             return z, s0, s1, s2, s3
 
 
-# Two-pass ziggurat for batches: the first words of a batch come from a bulk stream (LANES
-# generators in SIMD registers, jkn_risk.rng.fill_u64), a branch-free pass (which LLVM vectorises)
-# turns each into a normal or marks its box rejected (NaN), and a short scalar pass redoes the
-# ~0.4% rejected boxes with a scalar stream. Each value has the law of :func:`normal`.
 _TWO52 = 4503599627370496.0
 _TWO52_BITS = 0x4330000000000000
 _ZIG_MASK = uint64(_ZIG_LAYERS - 1)
@@ -536,31 +532,3 @@ def _zig_candidate(r):
     # float(rabs) for rabs < 2**52 through the exponent bits (exact; vectorises without AVX-512)
     fr = f64_from_bits(rabs | _TWO52_BITS) - _TWO52
     return fr * _ZIG_WI[idx] * sign, rabs < np.int64(_ZIG_KI[idx])
-
-
-@njit(inline="always", cache=True)
-def normals_batch(n, raw, z, lanes, stream, s0, s1, s2, s3):
-    """Fill ``z[:n]`` with standard normals (ziggurat).
-
-    First words from the bulk stream ``lanes[stream]`` (``raw``, uint64, as scratch: it must
-    hold ``round_up(n, LANES)`` words); the redraws of the ~0.4% rejected boxes from the
-    scalar stream ``(s0, s1, s2, s3)``, in order of position, which is returned.
-    """
-    fill_u64(lanes, stream, raw, n)
-    rejected = 0
-    for i in range(n):  # vectorised
-        x, ok = _zig_candidate(raw[i])
-        z[i] = x if ok else np.nan
-        rejected += np.int64(not ok)
-    if rejected:
-        for i in range(n):
-            if np.isnan(z[i]):
-                r = raw[i]
-                x, ok = _zig_candidate(r)
-                zi, ok, s0, s1, s2, s3 = _normal_slow(np.int64(r & _ZIG_MASK), x,
-                                                      ((r >> _ZIG_SIGN) & uint64(1)) != 0,
-                                                      s0, s1, s2, s3)
-                if not ok:  # the box rejected again: a fresh ziggurat draw, as in normal()
-                    zi, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
-                z[i] = zi
-    return s0, s1, s2, s3

@@ -6,7 +6,7 @@ from scipy import stats
 
 from jkn_risk.kernels import sampling as S
 from jkn_risk.kernels.counts import count_hazards, positive_probability, split_by_count
-from jkn_risk.rng import LANES, seed_lanes, seed_state
+from jkn_risk.rng import seed_state
 
 ALPHA = 1e-3  # fixed seeds: a p-value below this is a failure, not bad luck to be re-rolled
 
@@ -31,24 +31,6 @@ def _draw(kind, a, b, key, n):
         elif kind == 6:
             z, s0, s1, s2, s3 = S.normal(s0, s1, s2, s3)
             out[i] = z
-    return out
-
-
-@njit(cache=True)
-def _normals_batched(key, n, batch):
-    """``n`` normals from :func:`S.normals_batch` in batches of ``batch`` (as the kernels)."""
-    s0, s1, s2, s3 = seed_state(key)
-    lanes = np.empty((1, 4, LANES), dtype=np.uint64)
-    seed_lanes(key, lanes, 0)
-    out = np.empty(n)
-    raw = np.empty((batch + LANES - 1) // LANES * LANES, dtype=np.uint64)
-    z = np.empty(batch)
-    done = 0
-    while done < n:
-        nb = min(batch, n - done)
-        s0, s1, s2, s3 = S.normals_batch(nb, raw, z, lanes, 0, s0, s1, s2, s3)
-        out[done:done + nb] = z[:nb]
-        done += nb
     return out
 
 
@@ -101,12 +83,9 @@ def test_gamma(shape):
     assert stats.kstest(x, stats.gamma(shape).cdf).pvalue > ALPHA
 
 
-@pytest.mark.parametrize("kind", [3, 6, 7], ids=["box-muller", "ziggurat", "ziggurat-batch"])
+@pytest.mark.parametrize("kind", [3, 6], ids=["box-muller", "ziggurat"])
 def test_normal(kind):
-    if kind == 7:  # odd batch length, so partial batches and redraws at batch ends occur
-        x = _normals_batched(np.uint64(3), 400_000, 1000 + 7)
-    else:
-        x = _draw(kind, 0.0, 0.0, np.uint64(3), 400_000)
+    x = _draw(kind, 0.0, 0.0, np.uint64(3), 400_000)
     assert stats.kstest(x, stats.norm.cdf).pvalue > ALPHA
     # The tails (the ziggurat's base strip and wedges) by a chi-square on fixed bins.
     edges = np.r_[-np.inf, np.linspace(-4.5, 4.5, 37), np.inf]
@@ -130,9 +109,9 @@ def test_ziggurat_tables_have_equal_layers():
 
 
 def test_ziggurat_tail_beyond_the_base_strip():
-    """Beyond R = 4.04 (the base strip's tail, 1 in 19,000 draws) the batched sampler has the
-    normal's frequency and conditional law."""
-    x = np.abs(_normals_batched(np.uint64(11), 4_000_000, 1024))
+    """Beyond R = 4.04 (the base strip's tail, 1 in 19,000 draws) the sampler has the normal's
+    frequency and conditional law."""
+    x = np.abs(_draw(6, 0.0, 0.0, np.uint64(11), 4_000_000))
     p = 2 * stats.norm.sf(S._ZIG_R)
     n_tail = int((x > S._ZIG_R).sum())
     assert stats.binomtest(n_tail, x.size, p).pvalue > ALPHA
