@@ -79,11 +79,11 @@ from numba import njit, types, uint64
 from numba.extending import intrinsic
 from scipy.special import ndtr
 
-from jkn_risk.kernels.sampling import normal, uniform, uniform_open
+from jkn_risk.kernels.sampling import normal_tail, uniform
 from jkn_risk.kernels.vecmath import bits_from_f64, f64_from_bits, fma
 from jkn_risk.rng import fill_u64, next_u64
 
-__all__ = ["aligned_rows", "lognormal_tables", "candidate", "fast_pass", "slow", "slow_pass", "lognormal",
+__all__ = ["aligned_rows", "lognormal_tables", "candidate", "fast_pass", "slow", "slow_pass",
            "lognormal_batch", "lognormal_batch_reference", "fast_acceptance"]
 
 _TWO52 = 4503599627370496.0
@@ -403,25 +403,6 @@ def slow_pass(count, raw, y, zt, fh, par, s0, s1, s2, s3):
 
 
 @njit(cache=True)
-def _normal_tail(a, s0, s1, s2, s3):
-    """``Z`` given ``Z > a`` exactly: Marsaglia (1964) exponential rejection for ``a >= 1``
-    (``x = -ln(U1)/a``, ``y = -ln(U2)``, accept ``2y > x^2``, return ``a + x``), plain rejection
-    from standard normals otherwise."""
-    if a < 1.0:
-        while True:
-            z, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
-            if z > a:
-                return z, s0, s1, s2, s3
-    while True:
-        u1, s0, s1, s2, s3 = uniform_open(s0, s1, s2, s3)
-        u2, s0, s1, s2, s3 = uniform_open(s0, s1, s2, s3)
-        x = -math.log(u1) / a
-        yy = -math.log(u2)
-        if yy + yy > x * x:
-            return a + x, s0, s1, s2, s3
-
-
-@njit(cache=True)
 def slow(r, zt, fh, par, s0, s1, s2, s3):
     """Complete a word ``r`` that the fast path rejected: ``(y, s0, s1, s2, s3)``.
 
@@ -440,26 +421,16 @@ def slow(r, zt, fh, par, s0, s1, s2, s3):
         if j == 0:
             u, s0, s1, s2, s3 = uniform(s0, s1, s2, s3)
             if u < par[P_QL]:
-                z, s0, s1, s2, s3 = _normal_tail(par[P_AL], s0, s1, s2, s3)
+                z, s0, s1, s2, s3 = normal_tail(par[P_AL], s0, s1, s2, s3)
                 z = -z
             else:
-                z, s0, s1, s2, s3 = _normal_tail(par[P_AR], s0, s1, s2, s3)
+                z, s0, s1, s2, s3 = normal_tail(par[P_AR], s0, s1, s2, s3)
             return math.exp(par[P_SIGMA] * z - par[P_HALFVAR]), s0, s1, s2, s3
         u, s0, s1, s2, s3 = uniform(s0, s1, s2, s3)
         lo = fh[j, 0]
         if lo + u * (fh[j, 1] - lo) < math.exp(-0.5 * (math.log(y / m) * inv_s) ** 2):
             return y, s0, s1, s2, s3
         r, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
-
-
-@njit(inline="always", cache=True)
-def lognormal(zt, fh, par, s0, s1, s2, s3):
-    """One mean-one lognormal from the scalar stream: ``(y, s0, s1, s2, s3)``."""
-    r, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
-    y, ok = candidate(r, zt)
-    if ok:
-        return y, s0, s1, s2, s3
-    return slow(r, zt, fh, par, s0, s1, s2, s3)
 
 
 @njit(inline="always", cache=True)
@@ -470,7 +441,7 @@ def lognormal_batch(n, raw, y, lanes, stream, s0, s1, s2, s3, zt, fh, par):
     ``round_up(n, LANES)`` words; overwritten), a SIMD fast pass (:func:`fast_pass`) that
     records the rejected positions, then those completed by :func:`slow` in order of position
     with the scalar stream ``(s0, s1, s2, s3)``, which is returned (:func:`slow_pass`). Each
-    value has the law of :func:`lognormal`, independently. Same values and state as the
+    value has the mean-one lognormal law, independently. Same values and state as the
     NaN-marking :func:`lognormal_batch_reference`.
     """
     fill_u64(lanes, stream, raw, n)

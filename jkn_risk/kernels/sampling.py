@@ -47,6 +47,7 @@ __all__ = [
     "binomial",
     "gamma",
     "normal",
+    "normal_tail",
     "pow2_alias_tables",
 ]
 
@@ -451,7 +452,6 @@ def pow2_alias_tables(alias_prob, alias_index, n_groups):
 _ZIG_BITS = 10
 _ZIG_LAYERS = 1 << _ZIG_BITS
 _ZIG_R = 4.0388498461095045227
-_ZIG_INV_R = 1.0 / _ZIG_R
 _ZIG_V = 0.0012263246463530880729
 
 
@@ -482,17 +482,30 @@ _ZIG_KI, _ZIG_WI, _ZIG_FI = _ziggurat_tables()
 
 
 @njit(cache=True)
+def normal_tail(a, s0, s1, s2, s3):
+    """``Z`` given ``Z > a`` exactly: Marsaglia (1964) for ``a >= 1`` (``x = -ln(1 - U1) / a``,
+    ``y = -ln(1 - U2)``, accept ``2 y > x^2``, return ``a + x``); rejection from
+    :func:`normal` draws below. Returns ``(z, s0, s1, s2, s3)``."""
+    if a < 1.0:
+        while True:
+            z, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+            if z > a:
+                return z, s0, s1, s2, s3
+    while True:
+        u1, s0, s1, s2, s3 = uniform(s0, s1, s2, s3)
+        u2, s0, s1, s2, s3 = uniform(s0, s1, s2, s3)
+        xx = -math.log1p(-u1) / a
+        yy = -math.log1p(-u2)
+        if yy + yy > xx * xx:
+            return a + xx, s0, s1, s2, s3
+
+
+@njit(cache=True)
 def _normal_slow(idx, x, sign, s0, s1, s2, s3):
     """The ziggurat's rare branch (tail or wedge) for one rejected box; may reject again."""
     if idx == 0:
-        while True:
-            u1, s0, s1, s2, s3 = uniform(s0, s1, s2, s3)
-            u2, s0, s1, s2, s3 = uniform(s0, s1, s2, s3)
-            xx = -_ZIG_INV_R * math.log1p(-u1)
-            yy = -math.log1p(-u2)
-            if yy + yy > xx * xx:
-                z = _ZIG_R + xx
-                return (-z if sign else z), True, s0, s1, s2, s3
+        z, s0, s1, s2, s3 = normal_tail(_ZIG_R, s0, s1, s2, s3)
+        return (-z if sign else z), True, s0, s1, s2, s3
     u, s0, s1, s2, s3 = uniform(s0, s1, s2, s3)
     if (_ZIG_FI[idx - 1] - _ZIG_FI[idx]) * u + _ZIG_FI[idx] < math.exp(-0.5 * x * x):
         return x, True, s0, s1, s2, s3

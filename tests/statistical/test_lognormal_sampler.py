@@ -13,7 +13,7 @@ from scipy import stats
 from scipy.special import ndtr
 
 from jkn_risk.kernels import lognormal as LZ
-from jkn_risk.kernels.sampling import normal
+from jkn_risk.kernels.sampling import normal, normal_tail
 from jkn_risk.rng import LANES, next_u64, seed_lanes, seed_state
 
 ALPHA = 1e-3
@@ -97,7 +97,7 @@ def _left_tail(key, n, par):
     s0, s1, s2, s3 = seed_state(key)
     out = np.empty(n)
     for i in range(n):
-        z, s0, s1, s2, s3 = LZ._normal_tail(par[LZ.P_AL], s0, s1, s2, s3)
+        z, s0, s1, s2, s3 = normal_tail(par[LZ.P_AL], s0, s1, s2, s3)
         out[i] = math.exp(-par[LZ.P_SIGMA] * z - par[LZ.P_HALFVAR])
     return out
 
