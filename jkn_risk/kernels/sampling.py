@@ -484,11 +484,12 @@ _ZIG_KI, _ZIG_WI, _ZIG_FI = _ziggurat_tables()
 @njit(cache=True)
 def normal_tail(a, s0, s1, s2, s3):
     """``Z`` given ``Z > a`` exactly: Marsaglia (1964) for ``a >= 1`` (``x = -ln(1 - U1) / a``,
-    ``y = -ln(1 - U2)``, accept ``2 y > x^2``, return ``a + x``); rejection from
-    :func:`normal` draws below. Returns ``(z, s0, s1, s2, s3)``."""
+    ``y = -ln(1 - U2)``, accept ``2 y > x^2``, return ``a + x``); rejection from Box-Muller
+    normals below (not :func:`normal`, whose slow path calls this function: Numba's cache
+    cannot reload mutually recursive functions). Returns ``(z, s0, s1, s2, s3)``."""
     if a < 1.0:
         while True:
-            z, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+            z, _, s0, s1, s2, s3 = normal_pair(s0, s1, s2, s3)
             if z > a:
                 return z, s0, s1, s2, s3
     while True:
