@@ -26,6 +26,12 @@ from llvmlite import ir
 from numba import njit, types, uint64
 from numba.extending import intrinsic
 
+from jkn_risk import _numba_cache
+
+# Every module with cached kernels imports this one first: stamp their caches by the digest of
+# all kernel sources, so an edit of a callee in another file cannot leave a stale kernel.
+_numba_cache.install()
+
 __all__ = [
     "stream_key",
     "seed_state",
