@@ -34,14 +34,22 @@ __all__ = ["plan_blocks", "auto_block_size", "estimate_seconds_per_sim", "run", 
 
 log = logging.getLogger(__name__)
 
-#: Cost model for :func:`auto_block_size` (one core, measured on the development machine):
-#: seconds per simulated event (individual mode, or collective with cost noise), per case
-#: group per cell (collective without noise: sequential binomial split) and per cell.
-COST_PER_EVENT = 0.9e-7
-COST_PER_GROUP = 2.5e-7
+#: Cost model for :func:`auto_block_size` (one core of the 2-vCPU development VM, whole
+#: ``simulate_block`` calls, 2026-11-26): seconds per simulated event (individual mode, or
+#: collective with cost noise), per case group per cell (collective without noise) and per cell.
+#: The baseline (``configs/jkn2014.yaml``) measured 2.38 s per individual simulation (100 M IDR
+#: cap, cost noise 0.3; 350 M events) and 0.042 s per collective one (648 K group-cells);
+#: ``benchmarks/bench_run.py`` prints the model's estimate beside each measured run.
+COST_PER_EVENT = 6.5e-9
+COST_PER_GROUP = 5.5e-8
 COST_PER_CELL = 2.0e-5
-#: Target seconds per task (blocks are rounded down to 1, 2, 5 x 10^k simulations).
-TARGET_SECONDS = 4.0
+#: Target seconds per task: the per-block costs (building the Dataset, the Zarr region write,
+#: the completion mark, Dask's dispatch: ~0.2 s together) stay near 2% of a task, each chunk
+#: file holds several simulations, and a resumed run redoes at most one task per worker.
+TARGET_SECONDS = 10.0
+#: At least this many blocks when the run has enough simulations, so that a few workers
+#: finish together (the last task of a worker is at most ~1/16 of the run).
+MIN_BLOCKS = 16
 #: Largest block output held in memory by a task [bytes].
 MAX_BLOCK_BYTES = 64 * 2**20
 
@@ -81,24 +89,25 @@ def estimate_seconds_per_sim(params) -> float:
 
 
 def _nice_floor(x: float) -> int:
-    """Largest 1, 2 or 5 x 10^k not above ``x`` (at least 1)."""
-    if x < 1:
-        return 1
+    """``floor(x)`` below 10, else the largest 1, 2 or 5 x 10^k not above ``x`` (at least 1)."""
+    if x < 10:
+        return max(1, int(x))
     k = 10 ** math.floor(math.log10(x))
     return int(max(m * k for m in (1, 2, 5) if m * k <= x))
 
 
 def auto_block_size(params, n_sims: int | None = None) -> int:
-    """Simulations per block so one task takes a few seconds on one core.
+    """Simulations per block so one task takes about :data:`TARGET_SECONDS` on one core.
 
     Deterministic (a cost model, no timing): the same parameters always give the same block
-    size. Bounded by :data:`MAX_BLOCK_BYTES` of output per task and by ``n_sims``.
+    size. Bounded by :data:`MAX_BLOCK_BYTES` of output per task, by ``n_sims / MIN_BLOCKS``
+    (load balance) and by ``n_sims``; at least 1.
     """
     n_sims = int(params.n_sims if n_sims is None else n_sims)
     per_sim = estimate_seconds_per_sim(params)
     Y, R, S, C = params.shape
     bytes_per_sim = 8 * (Y * R * S * (6 * C + 4) + 8 * Y * max(R * S, 1))
-    size = min(TARGET_SECONDS / per_sim, MAX_BLOCK_BYTES / bytes_per_sim)
+    size = min(TARGET_SECONDS / per_sim, MAX_BLOCK_BYTES / bytes_per_sim, n_sims / MIN_BLOCKS)
     return max(1, min(_nice_floor(size), n_sims))
 
 

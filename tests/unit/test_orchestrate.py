@@ -67,8 +67,8 @@ def test_plan_blocks_cover_exactly(n, block):
     assert all(b0 == a1 for (_, b0), (a1, _) in zip(plan, plan[1:]))
 
 
-@pytest.mark.parametrize("x, want", [(0.3, 1), (1, 1), (1.9, 1), (2, 2), (4.99, 2), (5, 5),
-                                     (9.9, 5), (10, 10), (37, 20), (99, 50), (120, 100)])
+@pytest.mark.parametrize("x, want", [(0.3, 1), (1, 1), (1.9, 1), (2, 2), (4.99, 4), (5, 5),
+                                     (9.9, 9), (10, 10), (37, 20), (99, 50), (120, 100)])
 def test_nice_floor(x, want):
     assert orchestrate._nice_floor(x) == want
 
@@ -86,13 +86,37 @@ def small_params():
 def test_auto_block_size_is_deterministic_and_bounded(small_params):
     from dataclasses import replace
 
-    a = auto_block_size(small_params, 1000)
-    assert a == auto_block_size(small_params, 1000)  # no timing involved
+    big = 10**6  # no load-balance bound
+    a = auto_block_size(small_params, big)
+    assert a == auto_block_size(small_params, big)  # no timing involved
     secs = orchestrate.estimate_seconds_per_sim(small_params) * a
     assert 0.4 * orchestrate.TARGET_SECONDS <= secs <= orchestrate.TARGET_SECONDS
-    assert auto_block_size(small_params, 3) == 3  # never more than the run
+    assert auto_block_size(small_params, 3) == 1  # 3 sims: one block each (load balance)
+    n = 1000
+    assert len(plan_blocks(n, auto_block_size(small_params, n))) >= orchestrate.MIN_BLOCKS
     slow = replace(small_params, method="individual", annual_cap=1e8, cost_noise_sigma=0.3)
-    assert auto_block_size(slow, 1000) == 1  # ~30 s per simulation
+    per_sim = orchestrate.estimate_seconds_per_sim(slow)
+    assert per_sim > orchestrate.estimate_seconds_per_sim(small_params)
+    b = auto_block_size(slow, big)
+    assert b == 1 or 0.5 * orchestrate.TARGET_SECONDS <= per_sim * b <= orchestrate.TARGET_SECONDS
+    assert auto_block_size(slow, big) < a
+
+
+def test_auto_block_size_of_the_baseline():
+    """configs/jkn2014.yaml: collective blocks hold >= 10 simulations, individual ones (cap,
+    noise: ~2 s per simulation) several, so a 10,000-simulation store has few chunk files."""
+    from pathlib import Path
+
+    from jkn_risk.config import load_config
+    from jkn_risk.parameters import build_parameters
+
+    path = Path(__file__).parents[2] / "configs" / "jkn2014.yaml"
+    collective = build_parameters(load_config(path))
+    individual = build_parameters(load_config(path, overrides=[
+        "simulation.method=individual", "policy.annual_benefit_cap=100000000",
+        "case_mix.cost_noise_sigma=0.3"]))
+    assert auto_block_size(collective, 10_000) >= 10
+    assert 2 <= auto_block_size(individual, 10_000) <= 10
 
 
 # --------------------------------------------------------------------------- serial runs
