@@ -86,15 +86,15 @@ def test_edit_of_a_callee_in_another_file_reaches_the_cached_caller(tmp_path, in
     assert _result(_run(tmp_path, install)) == after_edit
 
 
-def test_digest_covers_files_that_use_numba_only(tmp_path):
-    (tmp_path / "kernel.py").write_text("import numba\n")
-    (tmp_path / "plain.py").write_text("x = 1\n")
+def test_digest_covers_files_that_import_numba_only(tmp_path):
+    (tmp_path / "kernel.py").write_text("import numpy\nfrom numba import njit\n")
+    (tmp_path / "plain.py").write_text("x = 1  # mentions numba, does not import it\n")
     root = str(tmp_path)
     before = _numba_cache.kernel_source_digest(root)
-    (tmp_path / "plain.py").write_text("x = 2\n")
+    (tmp_path / "plain.py").write_text("x = 2  # mentions numba, does not import it\n")
     _numba_cache.kernel_source_digest.cache_clear()
     assert _numba_cache.kernel_source_digest(root) == before
-    (tmp_path / "kernel.py").write_text("import numba  # edited\n")
+    (tmp_path / "kernel.py").write_text("import numpy\nfrom numba import njit  # edited\n")
     _numba_cache.kernel_source_digest.cache_clear()
     assert _numba_cache.kernel_source_digest(root) != before
     _numba_cache.kernel_source_digest.cache_clear()
