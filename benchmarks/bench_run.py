@@ -146,6 +146,8 @@ def run_case(label, params, workdir: Path, workers: int, threads: int | None = N
         "case": label, "n_sims": params.n_sims, "workers": workers,
         "numba_threads": threads or (1 if workers else numba.config.NUMBA_NUM_THREADS),
         "block_size": block, "wall_s": round(wall, 3),
+        # auto_block_size's cost model: one simulation on one core [s]
+        "model_s_per_sim": round(orchestrate.estimate_seconds_per_sim(params), 4),
         "sims_per_s": round(params.n_sims / wall, 4),
         "peak_rss_worker_mb": round(max(workers_mb), 1) if workers_mb else None,
         "peak_rss_main_mb": round(_self_peak_mb(), 1),
@@ -230,7 +232,7 @@ def _emit(row, as_json):
               f"wall={row['wall_s']:>8.2f} s  {row['sims_per_s']:>8.3f} sims/s  "
               f"worker RSS={row['peak_rss_worker_mb']} MB  store={row['store_mb']} MB "
               f"(~{row['store_mb_per_10k_sims']} MB / 10k sims; {row['store_disk_mb']} MB on disk) "
-              f"load {row['load_avg_1min']}"
+              f"load {row['load_avg_1min']}  (model: {row['model_s_per_sim']} s/sim on one core)"
               + (f"  -> 1,000 sims ~{row['extrapolated_1000_sims_min']} min"
                  if "extrapolated_1000_sims_min" in row else ""), flush=True)
 

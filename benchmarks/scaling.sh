@@ -3,11 +3,14 @@
 # processes of a run, each against its own single-thread/one-worker baseline in the same call.
 #
 #   bash benchmarks/scaling.sh [OUTDIR]
+#   IND_SIMS=100 COL_SIMS=4000 REPEAT=2 bash benchmarks/scaling.sh [OUTDIR]
+#   MODE=overhead bash benchmarks/scaling.sh [OUTDIR]   # --workers 0 (1 thread) vs --workers 1
 #
 # 1. the kernel's thread scaling (benchmarks/bench_threads.py: 1 vs 2 Numba threads,
 #    alternating rounds) and the two-process ceiling of the same kernel (kernel_ceiling.py);
-# 2. end-to-end runs of configs/jkn2014.yaml: `--workers 0` (one thread), `--workers 1` and
-#    `--workers 2`, individual mode (100 M IDR cap, cost noise 0.3) and collective mode.
+# 2. end-to-end runs of configs/jkn2014.yaml: `--workers 1` and `--workers 2` on the same
+#    number of simulations, alternating, then `--workers 0` (one thread); individual mode
+#    (100 M IDR cap, cost noise 0.3) and collective mode; the kernel ceiling again at the end.
 # Wall times include start-up; each run is one `python -m jkn_risk.cli run` into a fresh store.
 # Used on the 16-core device machine, where the shared 2-vCPU VM cannot show 1.8x (see README).
 set -u
@@ -21,8 +24,10 @@ print("machine:", platform.processor() or platform.machine(), "| cpus:", os.cpu_
 EOF
 grep -m1 "model name" /proc/cpuinfo || true
 python -m jkn_risk.cli warmup
-python benchmarks/bench_threads.py --sittings 2 --rounds 5
-python benchmarks/kernel_ceiling.py --seconds 3
+if [ "${MODE:-scaling}" = scaling ]; then
+    python benchmarks/bench_threads.py --sittings 2 --rounds 5
+    python benchmarks/kernel_ceiling.py --seconds 3
+fi
 IND="--set simulation.method=individual --set policy.annual_benefit_cap=100000000 --set case_mix.cost_noise_sigma=0.3"
 run() {  # label, sims, workers, extra args...
     local label=$1 sims=$2 workers=$3; shift 3
@@ -34,9 +39,20 @@ run() {  # label, sims, workers, extra args...
     t1=$(date +%s.%N)
     python -c "import sys; w=float(sys.argv[2])-float(sys.argv[1]); n=int(sys.argv[3]); print(f'{sys.argv[4]:28s} {n:5d} sims {w:7.1f} s  {w/n:7.3f} s/sim')" "$t0" "$t1" "$sims" "$label"
 }
-run individual-w0-1thread 8 0 $IND
-run individual-w1 8 1 $IND
-run individual-w2 16 2 $IND
-run collective-w0-1thread 300 0
-run collective-w1 300 1
-run collective-w2 600 2
+# Equal simulation counts for one and two workers (start-ups included in both), repeated in
+# alternation: IND_SIMS / COL_SIMS / REPEAT override the sizes. MODE=overhead alternates
+# `--workers 0` (one Numba thread) with `--workers 1` instead: Dask's cost for one worker.
+IND_SIMS=${IND_SIMS:-40}
+COL_SIMS=${COL_SIMS:-1000}
+if [ "${MODE:-scaling}" = overhead ]; then A=0; B=1; else A=1; B=2; fi
+for rep in $(seq "${REPEAT:-1}"); do
+    run "individual-w$A-r$rep" "$IND_SIMS" $A $IND
+    run "individual-w$B-r$rep" "$IND_SIMS" $B $IND
+    run "collective-w$A-r$rep" "$COL_SIMS" $A
+    run "collective-w$B-r$rep" "$COL_SIMS" $B
+done
+if [ "${MODE:-scaling}" = scaling ]; then
+    run individual-w0-1thread "$((IND_SIMS / 4))" 0 $IND
+    run collective-w0-1thread "$((COL_SIMS / 4))" 0
+    python benchmarks/kernel_ceiling.py --seconds 3
+fi
