@@ -83,12 +83,10 @@ def install(root: str = str(PACKAGE_DIR)) -> tuple[type, ...]:
     stock = getattr(impl, "_locator_classes", None)
     if not isinstance(stock, list):
         return ()
-    bases = [c for c in stock if hasattr(c, "get_source_stamp")
-             and not getattr(c, "package_root", None)]
     # The stock locators that read a source file (NUMBA_CACHE_DIR, in-tree __pycache__,
-    # user-wide cache dir); IPython and zip-file locators are left as they are.
-    ours = tuple(_package_locator(c, str(Path(root).resolve())) for c in bases
-                 if c.__name__ in ("UserProvidedCacheLocator", "InTreeCacheLocator",
-                                   "UserWideCacheLocator"))
+    # user-wide cache dir), in Numba's order; IPython and zip-file locators are left alone.
+    wanted = ("UserProvidedCacheLocator", "InTreeCacheLocator", "UserWideCacheLocator")
+    resolved = str(Path(root).resolve())
+    ours = tuple(_package_locator(c, resolved) for c in stock if c.__name__ in wanted)
     stock[:0] = list(ours)
     return ours
