@@ -152,8 +152,7 @@ def _template_dataset(params, n_sims: int, block_size: int, template: xr.Dataset
     sims = np.arange(n_sims, dtype=np.int64)
     ds = static.copy()
     ds = ds.assign_coords(sim=("sim", sims))
-    flat = {"chunk_key_encoding": FLAT_CHUNK_KEYS}
-    encoding: dict = {"sim": {"chunks": (block_size,), **flat}}
+    encoding: dict = {"sim": {"chunks": (block_size,)}}
     for name, var in template.data_vars.items():
         if var.dims[:1] != ("sim",):
             raise ValueError(f"template variable {name!r} must have 'sim' as its first dimension")
@@ -161,13 +160,13 @@ def _template_dataset(params, n_sims: int, block_size: int, template: xr.Dataset
         zeros = np.broadcast_to(np.zeros((), dtype=var.dtype), shape)
         lazy = xr.Variable(var.dims, zeros, dict(var.attrs)).chunk({"sim": block_size})
         ds[name] = lazy
-        encoding[name] = {"chunks": (block_size, *var.shape[1:]), **flat}
+        encoding[name] = {"chunks": (block_size, *var.shape[1:])}
     n_blocks = len(_plan(n_sims, block_size))
     ds[DONE] = xr.Variable(("block",), np.zeros(n_blocks, dtype=bool),
                            {"long_name": "block written completely", "units": "1"})
-    encoding[DONE] = {"chunks": (1,), **flat}
-    for name in ds.variables:  # static variables and coordinates: flat keys as well
-        encoding.setdefault(name, dict(flat))
+    encoding[DONE] = {"chunks": (1,)}
+    for name in ds.variables:  # every variable and coordinate: flat chunk keys
+        encoding.setdefault(name, {})["chunk_key_encoding"] = FLAT_CHUNK_KEYS
     ds.attrs = {
         "Conventions": "CF-1.12",
         "title": f"jkn_risk Monte Carlo results: {getattr(params, 'name', 'unnamed')}",

@@ -25,6 +25,7 @@ draw sequence, so the coupling there is per member block.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import numba
@@ -215,7 +216,8 @@ def _mix_tables(alias_prob, alias_index, n_groups):
     return hit
 
 
-_NOISE_CACHE: dict[float, tuple] = {}
+#: Lognormal ziggurat tables per sigma (~10 ms to build; read-only once built).
+_sigma_tables = functools.lru_cache(maxsize=16)(lognormal_tables)
 
 
 def _noise_tables(sigma):
@@ -226,14 +228,7 @@ def _noise_tables(sigma):
     cells without noise, which do not read them). Tables are memoised per sigma (~10 ms each).
     """
     values = np.unique(sigma[sigma > 0.0])
-    tabs = []
-    for v in values:
-        t = _NOISE_CACHE.get(float(v))
-        if t is None:
-            if len(_NOISE_CACHE) >= 16:
-                _NOISE_CACHE.pop(next(iter(_NOISE_CACHE)))
-            t = _NOISE_CACHE[float(v)] = lognormal_tables(float(v))
-        tabs.append(t)
+    tabs = [_sigma_tables(float(v)) for v in values]
     if not tabs:
         return (np.zeros((1, 1, 4), np.int64), np.zeros((1, 1, 2)), np.zeros((1, 10)),
                 np.zeros(sigma.shape[0], np.int64))
