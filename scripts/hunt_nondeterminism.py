@@ -7,9 +7,14 @@ the outpatient triangle), run them serially into a fresh Zarr store (block sizes
 it back, and build the baseline's parameters; prints a line whenever a digest differs from the
 first iteration's (bootstrap samples, stored claims, the baseline's rates). Every digest must
 stay the same. On 2026-11-26 (2-vCPU VM) it printed 4 mismatches of the bootstrap samples in
-232 iterations (5 minutes), while ``completion_factors`` alone (150 x 2 threads, 150 x 1),
-with ``simulate_block`` (120), with ``orchestrate.run`` (80) or with the baseline's parameters
-(80) stayed identical.
+232 iterations (5 minutes).
+
+Found: the VM's host CPU divides wrongly, in bursts (``scripts/check_machine.py``). An
+instrumented copy showed the kernel's outputs equal for equal inputs; the inputs differed
+because the chain-ladder factor 16259973 / 13068507 came out 148,599 ulps low, the same wrong
+quotient that a plain numpy loop and a C loop of AVX2 ``vdivpd`` (no jkn_risk, no Numba) gave,
+in the same seconds, in separate processes. On other hardware (16-core Intel Xeon, numpy 2.5.2, numba 0.68.0)
+13 copies of this loop ran 3,396 iterations in 5 minutes without a mismatch.
 """
 from __future__ import annotations
 
@@ -49,7 +54,7 @@ def main(seconds: float) -> int:
             print("first", now, flush=True)
         elif now != first:
             bad += 1
-            print("MISMATCH at iteration", i, now, flush=True)
+            print(time.strftime("%H:%M:%S"), "MISMATCH at iteration", i, now, flush=True)
         i += 1
     print(f"{i} iterations, {bad} mismatches", flush=True)
     return 1 if bad else 0
