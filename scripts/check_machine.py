@@ -72,8 +72,10 @@ def scan(seconds: float, divide: Callable = np.divide, report=print) -> int:
                 if now - last_report.get(name, -10.0) > 2.0:
                     want = np.frombuffer(reference[name], dtype=got.dtype)
                     bad = np.flatnonzero(got != want)
+                    rel = np.abs(got[bad] / want[bad] - 1.0).max()
                     report(f"{time.strftime('%H:%M:%S')} {name}: {bad.size} wrong value(s), "
-                           f"first at {bad[0]}: {got[bad[0]]!r} instead of {want[bad[0]]!r}")
+                           f"first at {bad[0]}: {got[bad[0]]!r} instead of {want[bad[0]]!r}; "
+                           f"largest relative error {rel:.3g}")
                 last_report[name] = now
         if time.monotonic() - t0 >= seconds:
             return faults
