@@ -1,6 +1,7 @@
 """Shared fixtures: paths, a writable copy of the baseline config, and optional-dependency markers."""
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,17 @@ BASELINE = CONFIGS / "jkn2014.yaml"
 @pytest.fixture(scope="session")
 def baseline_path() -> Path:
     return BASELINE
+
+
+@pytest.fixture(scope="session")
+def load_script():
+    """``load_script(name)`` imports ``scripts/<name>.py`` (not part of the package)."""
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    return load
 
 
 @pytest.fixture

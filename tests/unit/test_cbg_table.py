@@ -1,7 +1,6 @@
 """The committed synthetic INA-CBG table (configs/data/cbg_table_2014.csv) and its generator script."""
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
@@ -11,7 +10,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CSV = ROOT / "configs" / "data" / "cbg_table_2014.csv"
-SCRIPT = ROOT / "scripts" / "make_cbg_table.py"
 REGIONS = ["R1", "R2", "R3", "R4", "R5"]
 N_CODES = {"inpatient": 789, "outpatient": 288}
 # Situmorang Tables 3 (cases) and 4 (paid, million Rp), 2014, typed here independently of the script.
@@ -29,11 +27,8 @@ def table() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("make_cbg_table", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def script(load_script):
+    return load_script("make_cbg_table")
 
 
 def test_header_says_synthetic():

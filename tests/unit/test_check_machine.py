@@ -2,33 +2,27 @@
 round with none). Whether the CI machine itself is sound is what the script is run for."""
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
-
-SCRIPT = Path(__file__).parents[2] / "scripts" / "check_machine.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("check_machine", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+import pytest
 
 
-def test_known_operands_are_the_triangles_factors():
+@pytest.fixture
+def mod(load_script):
+    return load_script("check_machine")
+
+
+def test_known_operands_are_the_triangles_factors(mod):
     from jkn_risk.reserving.chainladder import volume_ldf
     from jkn_risk.reserving.triangle import read_triangle
 
-    mod = _load()
     tri = read_triangle(Path(__file__).parents[2] / "configs/data/triangles/op_claims_2014.csv")
     np.testing.assert_array_equal(mod.KNOWN_NUM / mod.KNOWN_DEN,
                                   volume_ldf(tri.values, tri.n_observed))
 
 
-def test_planted_fault_is_reported():
-    mod = _load()
+def test_planted_fault_is_reported(mod):
     calls = {"n": 0}
 
     def faulty(a, b):
@@ -45,7 +39,6 @@ def test_planted_fault_is_reported():
     assert len(lines) == 1 and "known quotients (vector): 1 wrong value(s), first at 2" in lines[0]
 
 
-def test_clean_round_reports_nothing():
-    mod = _load()
+def test_clean_round_reports_nothing(mod):
     lines = []
     assert mod.scan(0.0, report=lines.append) == 0 and lines == []
