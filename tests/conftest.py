@@ -57,3 +57,22 @@ def config_copy(tmp_path):
             return p
 
     return Copy
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Name every test that failed and then passed on a rerun (``--reruns`` in pyproject.toml).
+
+    Every test here is seeded, so a failure that a rerun does not repeat was not caused by the
+    code under test at its inputs: either the machine computed wrongly (the development VM's
+    host divided wrongly in bursts on 2026-11-26; ``scripts/check_machine.py``) or jkn_risk has
+    a non-determinism the reproducibility tests exist to find. Say so loudly either way."""
+    reruns = terminalreporter.stats.get("rerun", [])
+    if not reruns:
+        return
+    terminalreporter.section("failed assertions rerun (the summary gives the final outcome)", sep="!", red=True, bold=True)
+    for report in reruns:
+        terminalreporter.line(f"{report.nodeid}: {report.longrepr.reprcrash.message[:300]}"
+                              if hasattr(report.longrepr, "reprcrash") else report.nodeid)
+    terminalreporter.line("A seeded test that fails once and not again: check this machine with "
+                          "`python scripts/check_machine.py 120`, and if it is sound, hunt with "
+                          "`python scripts/hunt_nondeterminism.py 600`.")

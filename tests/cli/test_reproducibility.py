@@ -77,10 +77,11 @@ def _run(tmp_path, name, block_size, **kw):
     return orchestrate.run(params, tmp_path / name, progress=False, **kw)
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    """Serial run, block size 2 (blocks [0,2) [2,4) [4,6) [6,7))."""
-    return _canonical(_run(tmp_path_factory.mktemp("ref"), "ref.zarr", 2, workers=0))
+@pytest.fixture
+def reference(tmp_path):
+    """Serial run, block size 2 (blocks [0,2) [2,4) [4,6) [6,7)); ~1 s. Per test, not per
+    module, so that a rerun (pyproject's ``--reruns``) recomputes both sides."""
+    return _canonical(_run(tmp_path, "ref.zarr", 2, workers=0))
 
 
 def test_reference_is_complete(reference):
