@@ -1,4 +1,5 @@
-"""Shared fixtures: paths, a writable copy of the baseline config, and optional-dependency markers."""
+"""Shared fixtures (paths, a writable copy of the baseline config, a loader for scripts/) and
+the report of reruns at the end of the pytest output."""
 from __future__ import annotations
 
 import importlib.util
@@ -60,7 +61,7 @@ def config_copy(tmp_path):
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Name every test that failed and then passed on a rerun (``--reruns`` in pyproject.toml).
+    """List every failed assertion that was rerun (``--reruns`` in pyproject.toml).
 
     Every test here is seeded, so a failure that a rerun does not repeat was not caused by the
     code under test at its inputs: either the machine computed wrongly (the development VM's
@@ -69,7 +70,8 @@ def pytest_terminal_summary(terminalreporter):
     reruns = terminalreporter.stats.get("rerun", [])
     if not reruns:
         return
-    terminalreporter.section("failed assertions rerun (the summary gives the final outcome)", sep="!", red=True, bold=True)
+    terminalreporter.section("failed assertions rerun (the summary gives the final outcome)",
+                             sep="!", red=True, bold=True)
     for report in reruns:
         terminalreporter.line(f"{report.nodeid}: {report.longrepr.reprcrash.message[:300]}"
                               if hasattr(report.longrepr, "reprcrash") else report.nodeid)
