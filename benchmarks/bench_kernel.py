@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from jkn_risk.kernels import claims as K
-from jkn_risk.kernels.sampling import build_alias_table
+from jkn_risk.kernels.alias import build_alias_table
 
 N_GROUPS = 1077
 CAP = 50_000_000

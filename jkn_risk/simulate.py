@@ -17,7 +17,7 @@ from jkn_risk.finance import cell_finance, compartment_finance, compartment_labe
 from jkn_risk.kernels.claims import (METHOD_COLLECTIVE, METHOD_INDIVIDUAL, NO_CAP,
                                      OUT_CLAIMS, OUT_CLAIMS_UNCAPPED, OUT_EVENTS,
                                      OUT_MEMBERS_OVER_CAP, OUT_MEMBERS_WITH_EVENTS, simulate_cells)
-from jkn_risk.kernels.sampling import build_alias_table
+from jkn_risk.kernels.alias import build_alias_table
 from jkn_risk.parameters import Parameters
 from jkn_risk.projection import expected_costs
 from jkn_risk.rng import TAG_IBNR, uniforms_for

@@ -15,7 +15,7 @@ __all__ = ["compile_all"]
 def _claims() -> None:
     from jkn_risk.kernels.claims import (FREQ_NEGBIN, FREQ_POISSON, METHOD_COLLECTIVE,
                                          METHOD_INDIVIDUAL, NO_CAP, simulate_cells)
-    from jkn_risk.kernels.sampling import build_alias_table
+    from jkn_risk.kernels.alias import build_alias_table
 
     prob, index = build_alias_table(np.array([0.5, 0.3, 0.2]))
     n = 4

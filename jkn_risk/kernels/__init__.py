@@ -12,7 +12,7 @@ from jkn_risk.kernels.claims import (
     OUT_MEMBERS_WITH_EVENTS,
     simulate_cells,
 )
-from jkn_risk.kernels.sampling import alias_probabilities, build_alias_table
+from jkn_risk.kernels.alias import alias_probabilities, build_alias_table
 
 __all__ = [
     "simulate_cells",

@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit
 
 from jkn_risk.kernels.lognormal import lognormal_batch
-from jkn_risk.kernels.sampling import pow2_alias_tables
+from jkn_risk.kernels.alias import pow2_alias_tables
 from jkn_risk.kernels.vecmath import bits_from_f64
 from jkn_risk.rng import fill_u64
 
@@ -89,12 +89,12 @@ def event_tables(alias_prob, alias_index, n_groups, mix, tariff, individual, pow
     with the cell's tariffs.
 
     ``table[row, j] = (threshold, tariff[j], tariff[alias[j]])`` (int64; the threshold's bits
-    are the uint64 of :func:`jkn_risk.kernels.sampling.pow2_alias_tables`): one 64-bit draw
+    are the uint64 of :func:`jkn_risk.kernels.alias.pow2_alias_tables`): one 64-bit draw
     ``v`` picks column ``v >> shift`` and pays its own tariff when the low bits are below the
     threshold, else its alias's. Putting the three in one 24-byte row makes an event one cache
     line instead of three dependent loads (2.1 against 5.5 ns per event measured here).
 
-    ``pow2``: the ``(thr, ali, shift)`` of :func:`jkn_risk.kernels.sampling.pow2_alias_tables`
+    ``pow2``: the ``(thr, ali, shift)`` of :func:`jkn_risk.kernels.alias.pow2_alias_tables`
     for these alias tables, when the caller already has them (else they are built here).
 
     Returns ``table`` (int64, (rows, 2**max_bits, 3)), ``table_row`` (int64, (n_cell,); the

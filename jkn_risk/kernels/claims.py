@@ -37,7 +37,7 @@ from jkn_risk.kernels.collective import collective_cell, group_probabilities
 from jkn_risk.kernels.counts import FREQ_NEGBIN, FREQ_POISSON
 from jkn_risk.kernels.individual import individual_block
 from jkn_risk.kernels.lognormal import aligned_rows, lognormal_tables
-from jkn_risk.kernels.sampling import pow2_alias_tables
+from jkn_risk.kernels.alias import pow2_alias_tables
 from jkn_risk.rng import TAG_CLAIMS, TAG_CLAIMS_NOISE, stream_key
 
 __all__ = [
@@ -266,7 +266,7 @@ def simulate_cells(*, seed, sims, cell_key, members, rate, frequency, dispersion
         Row of the alias table used by each cell.
     alias_prob : ndarray(float64, (n_mix, K))
     alias_index : ndarray(int64, (n_mix, K))
-        Alias tables from :func:`jkn_risk.kernels.sampling.build_alias_table`, padded to K.
+        Alias tables from :func:`jkn_risk.kernels.alias.build_alias_table`, padded to K.
     n_groups : ndarray(int64, (n_mix,))
         Case groups used in each row (the first ``n_groups`` columns).
     tariff : ndarray(int64, (n_cell, K)) [IDR]

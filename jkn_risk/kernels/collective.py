@@ -23,7 +23,8 @@ from numba import njit
 
 from jkn_risk.kernels.amounts import EVENT_BATCH, scaled_amounts
 from jkn_risk.kernels.lognormal import lognormal_batch
-from jkn_risk.kernels.sampling import alias_probabilities, gamma, poisson_monotone
+from jkn_risk.kernels.alias import alias_probabilities
+from jkn_risk.kernels.sampling import gamma, poisson_monotone
 from jkn_risk.rng import LANES, TAG_CLAIMS, seed_lanes, seed_state, stream_key
 
 __all__ = ["GROUP_BLOCK", "NOISE_BLOCK", "collective_cell", "group_probabilities"]

@@ -4,6 +4,7 @@ import pytest
 from numba import njit
 from scipy import stats
 
+from jkn_risk.kernels import alias as A
 from jkn_risk.kernels import sampling as S
 from jkn_risk.kernels.counts import count_hazards, positive_probability, split_by_count
 from jkn_risk.rng import seed_state
@@ -123,8 +124,8 @@ def test_ziggurat_tail_beyond_the_base_strip():
 @pytest.mark.parametrize("k", [1, 2, 3, 1077, 3000])
 def test_power_of_two_alias_tables_encode_the_distribution(k):
     p = np.random.default_rng(k).pareto(1.1, k) + 1e-3
-    ap, ai = S.build_alias_table(p)
-    thr, ali, shift = S.pow2_alias_tables(ap[None], ai[None], np.array([k]))
+    ap, ai = A.build_alias_table(p)
+    thr, ali, shift = A.pow2_alias_tables(ap[None], ai[None], np.array([k]))
     width = 1 << (64 - int(shift[0]))
     keep = np.where(thr[0, :width] == np.uint64(2**64 - 1), 1.0,
                     thr[0, :width].astype(np.float64) / 2.0 ** int(shift[0]))

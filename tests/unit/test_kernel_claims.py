@@ -9,7 +9,7 @@ import pytest
 from jkn_risk.kernels import claims as K
 from jkn_risk.kernels.amounts import event_tables
 from jkn_risk.kernels.individual import individual_block
-from jkn_risk.kernels.sampling import alias_probabilities, build_alias_table
+from jkn_risk.kernels.alias import alias_probabilities, build_alias_table
 from tests.kernel_reference import multi_cell_inputs, multi_cell_rate, one_cell
 
 PROBS = np.array([0.5, 0.3, 0.2])
