@@ -60,6 +60,22 @@ def config_copy(tmp_path):
     return Copy
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """On a rerun (``--reruns``), recompute the item's module- and session-scoped fixtures too.
+
+    pytest-rerunfailures keeps higher-scoped fixture values between attempts; a value computed
+    while the machine computed wrongly would then fail every attempt. Dropping the cached value
+    (as the plugin itself does for fixtures that raised) makes the next request build it again.
+    Memoised helpers in test modules are module-scoped fixtures for the same reason."""
+    if getattr(item, "execution_count", 1) <= 1:
+        return
+    for defs in getattr(item._fixtureinfo, "name2fixturedefs", {}).values():
+        for fixture_def in defs:
+            if fixture_def.scope != "function" and fixture_def.cached_result is not None:
+                fixture_def.cached_result = None
+
+
 def pytest_terminal_summary(terminalreporter):
     """List every failed assertion that was rerun (``--reruns`` in pyproject.toml).
 

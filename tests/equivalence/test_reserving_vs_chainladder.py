@@ -81,19 +81,15 @@ def test_mack_total_std_err(stem, name, col, sigma):
                                atol=1e-12 * ref_origin.max())
 
 
-_REF_CACHE = {}
-
-
 def _reference_bootstrap(stem):
-    if stem not in _REF_CACHE:
-        t = _cl_triangle(stem, None)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            boot = cl.BootstrapODPSample(n_sims=N_BOOT, hat_adj=True, random_state=42).fit(t)
-            sims = boot.transform(t)
-            ibnr = cl.Chainladder().fit(sims).ibnr_.sum("origin").values.ravel()
-        _REF_CACHE[stem] = (float(boot.scale_), ibnr)
-    return _REF_CACHE[stem]
+    """chainladder-python's bootstrap of ``stem``: (scale, total IBNR per replicate)."""
+    t = _cl_triangle(stem, None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        boot = cl.BootstrapODPSample(n_sims=N_BOOT, hat_adj=True, random_state=42).fit(t)
+        sims = boot.transform(t)
+        ibnr = cl.Chainladder().fit(sims).ibnr_.sum("origin").values.ravel()
+    return float(boot.scale_), ibnr
 
 
 @pytest.mark.parametrize("stem,name,col", CL_SAMPLES[:7], ids=_ids(CL_SAMPLES[:7]))

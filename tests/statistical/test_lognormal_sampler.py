@@ -4,6 +4,7 @@ Fixed seeds; a p-value below ALPHA is a failure, not bad luck to be re-rolled.
 The comparison path is the one the kernel used before this sampler: ziggurat normals, then
 ``exp(sigma z - sigma^2 / 2)``.
 """
+import functools
 import math
 
 import numpy as np
@@ -121,27 +122,27 @@ def _passes_agree(words, n, zt):
     return k == count
 
 
-_TABLES = {}
-_DRAWS = {}
+@pytest.fixture(scope="module")
+def tables():
+    """``tables(sigma)``: the sampler's tables, built once per sigma in this module (a module
+    fixture rather than a global dict, so that a rerun builds them again: tests/conftest.py)."""
+    return functools.cache(LZ.lognormal_tables)
 
 
-def _tables(s):
-    if s not in _TABLES:
-        _TABLES[s] = LZ.lognormal_tables(s)
-    return _TABLES[s]
-
-
-def _draws(s):
-    if s not in _DRAWS:
-        zt, fh, par = _tables(s)
-        _DRAWS[s] = _batched(np.uint64(3), N_MAIN, BATCH, zt, fh, par, False)[0]
-    return _DRAWS[s]
+@pytest.fixture(scope="module")
+def draws(tables):
+    """``draws(sigma)``: N_MAIN lognormal factors from stream 3, once per sigma."""
+    @functools.cache
+    def draw(s):
+        zt, fh, par = tables(s)
+        return _batched(np.uint64(3), N_MAIN, BATCH, zt, fh, par, False)[0]
+    return draw
 
 
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("s", SIGMAS)
-def test_ks_and_chisquare(s):
-    x = _draws(s)
+def test_ks_and_chisquare(s, draws):
+    x = draws(s)
     d = _law(s)
     assert np.all(np.isfinite(x)) and np.all(x > 0)
     p_ks = stats.kstest(x, d.cdf).pvalue
@@ -158,17 +159,17 @@ def test_ks_and_chisquare(s):
 
 
 @pytest.mark.parametrize("s", SIGMAS)
-def test_mean_is_one(s):
-    x = _draws(s)
+def test_mean_is_one(s, draws):
+    x = draws(s)
     se = math.sqrt(math.expm1(s * s) / x.size)
     print(f"\nsigma={s}: mean {x.mean():.6f}, (mean - 1) / se = {(x.mean() - 1) / se:+.2f}")
     assert abs(x.mean() - 1.0) < 4 * se
 
 
 @pytest.mark.parametrize("s", SIGMAS)
-def test_matches_old_path(s):
+def test_matches_old_path(s, draws):
     """Same number of draws from ziggurat normals + exp: two-sample KS does not reject."""
-    x = _draws(s)
+    x = draws(s)
     y = _old_path(np.uint64(17), x.size, s)
     p = stats.ks_2samp(x, y).pvalue
     print(f"\nsigma={s}: two-sample KS (new vs normal + exp) p={p:.3g}")
@@ -176,10 +177,10 @@ def test_matches_old_path(s):
 
 
 @pytest.mark.parametrize("s", SIGMAS)
-def test_big_sample_tails_and_fine_bins(s):
+def test_big_sample_tails_and_fine_bins(s, tables):
     """4M batched draws: frequency of Y > R_0 and Y < L_0 (the base layer's tails) and a
     200-bin equiprobable chi-square (resolves the wedges of individual layers)."""
-    zt, fh, par = _tables(s)
+    zt, fh, par = tables(s)
     x = _batched(np.uint64(11), N_BIG, 1024, zt, fh, par, False)[0]
     d = _law(s)
     L0 = np.int64(zt[0, 0]).view(np.float64)
@@ -199,10 +200,10 @@ def test_big_sample_tails_and_fine_bins(s):
 
 
 @pytest.mark.parametrize("s", SIGMAS)
-def test_base_tails_conditional_laws(s):
+def test_base_tails_conditional_laws(s, tables):
     """The slow path for the base slot beyond the strip: left/right split ~ Binomial, the right
     tail's and (when populated) left region's conditional laws by KS."""
-    zt, fh, par = _tables(s)
+    zt, fh, par = tables(s)
     d = _law(s)
     L0 = np.int64(zt[0, 0]).view(np.float64)
     R0 = L0 + np.int64(zt[1, 1]).view(np.float64) * 2.0**52
@@ -222,9 +223,9 @@ def test_base_tails_conditional_laws(s):
 
 
 @pytest.mark.parametrize("s", SIGMAS)
-def test_left_base_region_sampler(s):
+def test_left_base_region_sampler(s, tables):
     """The left region's sampler alone (used with probability q_left): Y given Y < L_0."""
-    zt, fh, par = _tables(s)
+    zt, fh, par = tables(s)
     d = _law(s)
     L0 = np.int64(zt[0, 0]).view(np.float64)
     y = _left_tail(np.uint64(9), 100_000, par)
@@ -237,11 +238,11 @@ def test_left_base_region_sampler(s):
 
 
 @pytest.mark.parametrize("s", SIGMAS)
-def test_layers_have_equal_area(s):
+def test_layers_have_equal_area(s, tables):
     """Every slot (base: strip + both tails; boxes: width x height between levels) has area V,
     recomputed from the tables with scipy's lognormal (heights = pdf / pdf(mode)); boxes span
     level sets; cores lie under the curve; the top box reaches the mode."""
-    zt, fh, par = _tables(s)
+    zt, fh, par = tables(s)
     n = zt.shape[0]
     d = _law(s)
     m = math.exp(-1.5 * s * s)
@@ -282,8 +283,8 @@ def test_layers_have_equal_area(s):
 
 
 @pytest.mark.parametrize("s", SIGMAS)
-def test_fast_path_acceptance(s, record_property):
-    zt, fh, par = _tables(s)
+def test_fast_path_acceptance(s, record_property, tables):
+    zt, fh, par = tables(s)
     acc = LZ.fast_acceptance(zt)
     n = 2_000_000
     rej = _count_rejections(np.uint64(21), n, zt)
@@ -296,17 +297,17 @@ def test_fast_path_acceptance(s, record_property):
 
 
 @pytest.mark.parametrize("s", [0.3, 2.0])
-def test_batch_equals_reference(s):
+def test_batch_equals_reference(s, tables):
     """The SIMD pass with its reject list gives the same values and scalar state as the plain
     NaN-marking two-pass loop."""
-    zt, fh, par = _tables(s)
+    zt, fh, par = tables(s)
     a, sa = _batched(np.uint64(7), 300_001, BATCH, zt, fh, par, False)
     b, sb = _batched(np.uint64(7), 300_001, BATCH, zt, fh, par, True)
     assert np.array_equal(a, b) and np.array_equal(sa, sb)
 
 
-def test_simd_pass_matches_candidate():
-    zt, fh, par = _tables(1.0)
+def test_simd_pass_matches_candidate(tables):
+    zt, fh, par = tables(1.0)
     rng = np.random.default_rng(2)
     words = rng.integers(0, 2**63, 50_003, dtype=np.uint64) * np.uint64(2) \
         + rng.integers(0, 2, 50_003, dtype=np.uint64)
