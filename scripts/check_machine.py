@@ -7,7 +7,9 @@ Why this exists: on 2026-11-26 the 2-vCPU development VM (AMD EPYC, family 25 mo
 Firecracker) divided 16259973 / 13068507 (the chain-ladder factor of lag 3 of the synthetic
 outpatient triangle, ``configs/data/triangles/op_claims_2014.csv``) as 1.2442104518571859
 instead of 1.2442104518901815 (148,599 ulps low), in bursts of seconds on either vCPU, in
-plain numpy and in a C loop of AVX2 ``vdivpd`` alike. That wrong factor is what changed the
+plain numpy and in a C loop of AVX2 ``vdivpd`` alike. Only the 256-bit form failed: over 40
+minutes the same C loop found 205 M wrong ``vdivpd ymm`` quotients and none of 4.3e11 each in
+128-bit ``vdivpd xmm``, SSE2 ``divpd`` and scalar ``divsd``. That wrong factor is what changed the
 IBNR bootstrap samples inside `pytest` and `scripts/hunt_nondeterminism.py` (issue 5,
 "Blocker"): a silently faulty host CPU, not non-determinism in jkn_risk. Run this beside a
 reproducibility failure that you cannot reproduce; a fault here means the machine, not the
