@@ -67,13 +67,19 @@ def pytest_runtest_setup(item):
     pytest-rerunfailures keeps higher-scoped fixture values between attempts; a value computed
     while the machine computed wrongly would then fail every attempt. Dropping the cached value
     (as the plugin itself does for fixtures that raised) makes the next request build it again.
-    Memoised helpers in test modules are module-scoped fixtures for the same reason."""
+    Memoised helpers in test modules are module-scoped fixtures for the same reason, and the
+    kernel wrapper's table memos are emptied."""
     if getattr(item, "execution_count", 1) <= 1:
         return
     for defs in getattr(item._fixtureinfo, "name2fixturedefs", {}).values():
         for fixture_def in defs:
             if fixture_def.scope != "function" and fixture_def.cached_result is not None:
                 fixture_def.cached_result = None
+    # and the tables the kernel wrapper memoises per case mix and per sigma
+    from jkn_risk.kernels import claims
+
+    claims._MIX_CACHE.clear()
+    claims._sigma_tables.cache_clear()
 
 
 def pytest_terminal_summary(terminalreporter):
