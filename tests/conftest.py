@@ -75,11 +75,9 @@ def pytest_runtest_setup(item):
         for fixture_def in defs:
             if fixture_def.scope != "function" and fixture_def.cached_result is not None:
                 fixture_def.cached_result = None
-    # and the tables the kernel wrapper memoises per case mix and per sigma
-    from jkn_risk.kernels import claims
+    from jkn_risk.kernels.claims import clear_table_memos
 
-    claims._MIX_CACHE.clear()
-    claims._sigma_tables.cache_clear()
+    clear_table_memos()  # the alias / lognormal tables memoised per case mix and per sigma
 
 
 def pytest_terminal_summary(terminalreporter):

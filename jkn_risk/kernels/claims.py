@@ -42,6 +42,7 @@ from jkn_risk.rng import TAG_CLAIMS, TAG_CLAIMS_NOISE, stream_key
 
 __all__ = [
     "simulate_cells",
+    "clear_table_memos",
     "OUT_EVENTS",
     "OUT_MEMBERS_WITH_EVENTS",
     "OUT_CLAIMS_UNCAPPED",
@@ -218,6 +219,15 @@ def _mix_tables(alias_prob, alias_index, n_groups):
 
 #: Lognormal ziggurat tables per sigma (~10 ms to build; read-only once built).
 _sigma_tables = functools.lru_cache(maxsize=16)(lognormal_tables)
+
+
+def clear_table_memos() -> None:
+    """Forget the memoised alias and lognormal tables: the next call builds them again.
+
+    For a caller that no longer trusts what was computed earlier in the process (the test
+    suite's reruns after a machine fault: tests/conftest.py)."""
+    _MIX_CACHE.clear()
+    _sigma_tables.cache_clear()
 
 
 def _noise_tables(sigma):

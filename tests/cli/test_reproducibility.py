@@ -49,8 +49,8 @@ def _canonical(path) -> xr.Dataset:
 
 def _assert_same_bits(actual: xr.Dataset, expected: xr.Dataset) -> None:
     """``xr.testing.assert_identical``; on failure, also how far each differing variable is
-    off and the IBNR bootstrap samples' digest (a one-off CI failure of this kind showed
-    ``ibnr_factor`` equal to 4 digits: the message should say where it came from)."""
+    off and the IBNR bootstrap samples' digest (the CI failures of this kind came from a faulty
+    host divider: ``ibnr_factor`` off by ~1e-12, see scripts/check_machine.py)."""
     try:
         xr.testing.assert_identical(actual, expected)
     except AssertionError as err:
@@ -77,11 +77,11 @@ def _run(tmp_path, name, block_size, **kw):
     return orchestrate.run(params, tmp_path / name, progress=False, **kw)
 
 
-@pytest.fixture
-def reference(tmp_path):
-    """Serial run, block size 2 (blocks [0,2) [2,4) [4,6) [6,7)); ~1 s. Per test, not per
-    module, so that a rerun (pyproject's ``--reruns``) recomputes both sides."""
-    return _canonical(_run(tmp_path, "ref.zarr", 2, workers=0))
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """Serial run, block size 2 (blocks [0,2) [2,4) [4,6) [6,7)); a rerun rebuilds it
+    (tests/conftest.py)."""
+    return _canonical(_run(tmp_path_factory.mktemp("ref"), "ref.zarr", 2, workers=0))
 
 
 def test_reference_is_complete(reference):
