@@ -70,10 +70,17 @@ def _load(config: Path, overrides):
 # --------------------------------------------------------------------------- validate
 @app.command()
 def validate(config: ConfigArg, set_: SetOpt = None):
-    """Check a config; print a one-screen summary, or one line per problem (exit 2)."""
+    """Check a config and every file it names; print a one-screen summary, or one line per
+    problem (exit 2)."""
 
     def go():
+        from jkn_risk.tables import TableError, load_triangles
+
         cfg = _load(config, set_)
+        try:  # load_config reads the tables; the triangles wait for build_parameters otherwise
+            triangles = load_triangles(cfg)
+        except TableError as exc:
+            raise ConfigError(exc.problems) from None
         members = cfg.tables.members
         t = Table(title=f"{cfg.name}: {cfg.description}".strip(": "))
         t.add_column("year", justify="right")
@@ -90,7 +97,9 @@ def validate(config: ConfigArg, set_: SetOpt = None):
                   f"({sum(len(m.codes) for m in cfg.tables.case_mix.values())} rows)")
         for care in cfg.care_types:
             cu = getattr(u, care)
-            ibnr = cu.ibnr if isinstance(cu.ibnr, float) else f"bootstrap of {Path(cu.ibnr.triangle).name}"
+            tri = triangles.get(care)
+            ibnr = cu.ibnr if tri is None else (f"bootstrap of {Path(cu.ibnr.triangle).name} "
+                                                f"({tri.shape[0]} origins x {tri.shape[1]} lags)")
             out.print(f"{care}: rate per 1,000 member-months {dict(cu.rate)}; IBNR {ibnr}")
         out.print("contributions: " + "; ".join(f"{s} {c.type}" for s, c in cfg.contributions.items()))
         p = cfg.policy

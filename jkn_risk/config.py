@@ -14,9 +14,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from jkn_risk.schema import (_NOVALUE, CARE_TYPES, BootstrapIBNR, Config, ConfigError, Shock,
+from jkn_risk.schema import (CARE_TYPES, BootstrapIBNR, Config, ConfigError, Shock,
                              schedule_annual, trend_index)
-from jkn_risk.tables import TableError, load_tables
+from jkn_risk.tables import _NOVALUE, TableError, load_tables
 
 __all__ = ["Config", "ConfigError", "load_config", "load_config_dict", "CARE_TYPES",
            "schedule_annual", "trend_index", "deep_merge", "apply_overrides", "BootstrapIBNR",

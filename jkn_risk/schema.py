@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr,
                       field_validator, model_validator)
 
-from jkn_risk.tables import ConfigTables
+from jkn_risk.tables import _NOVALUE, ConfigTables
 
 __all__ = ["Config", "ConfigError", "CARE_TYPES", "schedule_annual", "trend_index", "BootstrapIBNR",
            "Shock"]
@@ -45,9 +45,6 @@ class ConfigError(Exception):
             got = "" if value is _NOVALUE else f" (got {_short(value)})"
             out.append(f"{path}: {msg}{got}")
         return out
-
-
-_NOVALUE = object()
 
 
 def _short(value: Any) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     from jkn_risk.config import Config
 
-__all__ = ["ConfigTables", "CaseMixTable", "TableError", "load_tables", "read_csv"]
+__all__ = ["ConfigTables", "CaseMixTable", "TableError", "load_tables", "load_triangles", "read_csv"]
 
 SHARE_TOL = 1e-9
 
@@ -30,7 +30,9 @@ class TableError(Exception):
         super().__init__("; ".join(f"{p}: {m}" for p, m, _ in problems))
 
 
-_NOVALUE = None
+# The value of a problem that has none to show: ``ConfigError`` then prints no ``(got ...)``.
+# The one sentinel of the package; schema and config import it from here, the lowest module.
+_NOVALUE = object()
 
 
 @dataclass(frozen=True)
@@ -91,13 +93,26 @@ def read_csv(path: str | Path, key: str, columns: dict[str, type]) -> list[dict[
     path = Path(path)
     name = path.name
     if not path.exists():
-        raise TableError([(key, f"file not found: {path}", None)])
+        raise TableError([(key, f"file not found: {path}", _NOVALUE)])
     problems, rows = [], []
-    with path.open(newline="") as fh:
-        lines = [(i + 1, line) for i, line in enumerate(fh)
-                 if line.strip() and not line.lstrip().startswith("#")]
+    try:
+        data = path.read_bytes().replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    except OSError as exc:
+        raise TableError([(key, f"{name}: cannot read ({exc.strerror or exc})", _NOVALUE)]) from None
+    if b"\x00" in data:
+        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+        raise TableError([(key, f"{name} line {line}: binary file, not CSV text (NUL byte)",
+                           _NOVALUE)])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise TableError([(key, f"{name} line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x})",
+                           _NOVALUE)]) from None
+    lines = [(i + 1, line) for i, line in enumerate(text.split("\n"))
+             if line.strip() and not line.lstrip().startswith("#")]
     if not lines:
-        raise TableError([(key, f"{name}: no header row", None)])
+        raise TableError([(key, f"{name}: no header row", _NOVALUE)])
     header_line, header = lines[0]
     head = [h.strip() for h in next(csv.reader([header]))]
     if sorted(head) != sorted(columns):
@@ -216,16 +231,16 @@ def _case_mix(cfg: "Config") -> dict[tuple[str, str], CaseMixTable]:
         for care in cfg.care_types:
             rs = groups.get((region, care))
             if not rs:
-                problems.append((key, f"{name}: no rows for region {region}, care {care}", None))
+                problems.append((key, f"{name}: no rows for region {region}, care {care}", _NOVALUE))
                 continue
             prob = np.array([r["probability"] for r in rs])
             if abs(prob.sum() - 1.0) > SHARE_TOL:
                 problems.append((key, f"{name}: probabilities of {region}/{care} must sum to 1 "
-                                      f"(sum is {prob.sum():.12g})", None))
+                                      f"(sum is {prob.sum():.12g})", _NOVALUE))
                 continue
             codes = tuple(r["code"] for r in rs)
             if len(set(codes)) != len(codes):
-                problems.append((key, f"{name}: duplicate codes in {region}/{care}", None))
+                problems.append((key, f"{name}: duplicate codes in {region}/{care}", _NOVALUE))
                 continue
             out[(region, care)] = CaseMixTable(codes, prob, np.array([int(r["tariff"]) for r in rs],
                                                                      dtype=np.int64))
@@ -252,3 +267,51 @@ def load_tables(cfg: "Config") -> ConfigTables:
     if problems:
         raise TableError(problems)
     return ConfigTables(members=members, case_mix=case_mix)
+
+
+def load_triangles(cfg: "Config") -> dict:
+    """Read and check the claim triangles a config names (``utilization.<care>.ibnr.triangle``).
+
+    ``load_config`` leaves them to ``build_parameters``, which reads them to fit the bootstrap;
+    ``jkn-risk validate`` calls this so that a bad triangle is found before a run. The origins the
+    bootstrap completes (``ibnr.origins``, by default those of the base year) must be in the file.
+
+    Returns
+    -------
+    dict
+        ``{care: Triangle}`` for each care type with a bootstrap IBNR.
+
+    Raises
+    ------
+    TableError
+        At most one problem per care type, keyed ``utilization.<care>.ibnr.triangle`` or
+        ``.origins``, naming the file and, where they apply, its line, origin and lag.
+    """
+    # Imported here: the reserving package loads Numba, which validating tables does not need.
+    from jkn_risk.reserving.triangle import TriangleError, read_triangle
+
+    out, problems = {}, []
+    for care in cfg.care_types:
+        spec = getattr(cfg.utilization, care).ibnr
+        if isinstance(spec, (int, float)):
+            continue
+        key = f"utilization.{care}.ibnr"
+        try:
+            tri = read_triangle(spec.triangle)
+        except TriangleError as exc:
+            problems.append((f"{key}.triangle", str(exc), _NOVALUE))
+            continue
+        name, span = Path(spec.triangle).name, f"{tri.origin[0]} to {tri.origin[-1]}"
+        if spec.origins:
+            unknown = [o for o in spec.origins if str(o) not in tri.origin]
+            if unknown:
+                problems.append((f"{key}.origins", f"not origins of {name} ({span})", unknown))
+                continue
+        elif not any(o.startswith(str(cfg.base_year)) for o in tri.origin):
+            problems.append((f"{key}.triangle", f"{name}: no origin in the base year "
+                             f"{cfg.base_year} ({span}); list them in {key}.origins", _NOVALUE))
+            continue
+        out[care] = tri
+    if problems:
+        raise TableError(problems)
+    return out

@@ -158,3 +158,23 @@ def test_bad_shock_address(baseline_path):
     one(errors(baseline_path, ["shocks=[{target: utilisation, multiply: 1.1}]"]), "shocks.0.target")
     one(errors(baseline_path, ["shocks=[{target: utilization, regions: [R9], multiply: 1.1}]"]),
         "shocks.0.regions.R9", "unknown region")
+
+
+@pytest.mark.parametrize("key, name", [("case_mix.table", "cbg_table_2014.csv"),
+                                       ("membership.base", "membership_2014.csv")])
+def test_missing_table_file_names_the_path_and_no_value(config_copy, key, name):
+    path = config_copy.folder / "data" / name
+    path.unlink()
+    line = one(errors(config_copy.path), key, "file not found")
+    assert line == f"{key}: file not found: {path}"
+    assert "(got None)" not in line
+
+
+def test_one_sentinel_for_no_value():
+    """``(got ...)`` is left out for problems without a value, and only for those: a value that
+    is None is still shown."""
+    from jkn_risk import config, schema, tables
+
+    assert schema._NOVALUE is tables._NOVALUE and config._NOVALUE is tables._NOVALUE
+    assert ConfigError([("a.b", "m", tables._NOVALUE)]).lines() == ["a.b: m"]
+    assert ConfigError([("a.b", "m", None)]).lines() == ["a.b: m (got None)"]
