@@ -5,7 +5,7 @@ The public API, importable from the top level (heavier pieces are imported on fi
     cfg = jkn_risk.load_config("configs/jkn2014.yaml")
     table = jkn_risk.project(cfg)                    # deterministic expected values
     params = jkn_risk.build_parameters(cfg)
-    block = jkn_risk.simulate_block(params, range(100))
+    block = jkn_risk.simulate_block(jkn_risk.prepare_run(params), range(100))
     jkn_risk.run(params, "results/run.zarr")         # Dask + Zarr, resumable
     ds = jkn_risk.open_results("results/run.zarr")
 """
@@ -24,6 +24,7 @@ _EXPORTS = {
     "project": "jkn_risk.projection",
     "table6": "jkn_risk.projection",
     "simulate_block": "jkn_risk.simulate",
+    "prepare_run": "jkn_risk.simulate",
     "run": "jkn_risk.orchestrate",
     "open_results": "jkn_risk.results",
     "risk_measures": "jkn_risk.report.metrics",

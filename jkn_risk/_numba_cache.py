@@ -32,12 +32,13 @@ _IMPORTS_NUMBA = re.compile(rb"^\s*(?:from|import)\s+numba\b", re.MULTILINE)
 @functools.lru_cache(maxsize=None)
 def kernel_source_digest(root: str = str(PACKAGE_DIR)) -> str:
     """SHA-256 of the relative path and bytes of every ``*.py`` under ``root`` that imports
-    ``numba`` (the files whose code can end up inside a compiled kernel), in sorted order."""
+    ``numba`` (the files whose code can end up inside a compiled kernel) or is ``codes.py``
+    (whose integer constants kernels freeze into their code), in sorted order."""
     h = hashlib.sha256()
     base = Path(root)
     for path in sorted(base.rglob("*.py")):
         data = path.read_bytes()
-        if _IMPORTS_NUMBA.search(data):
+        if _IMPORTS_NUMBA.search(data) or path.name == "codes.py":
             h.update(str(path.relative_to(base)).encode() + b"\0" + data + b"\0")
     return h.hexdigest()
 

@@ -182,6 +182,8 @@ def run(config: ConfigArg,
         resume: Annotated[bool, typer.Option(help="Continue an interrupted run")] = False,
         overwrite: Annotated[bool, typer.Option(help="Replace an existing store")] = False,
         progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
+        performance_report: Annotated[Optional[Path], typer.Option(
+            help="With Dask: write Dask's HTML performance report of the run to this file")] = None,
         set_: SetOpt = None):
     """Monte Carlo run into a resumable Zarr store."""
 
@@ -198,7 +200,9 @@ def run(config: ConfigArg,
             overrides.append(f"simulation.block_size={block_size}")
         params = build_parameters(_load(config, overrides))
         path = run_sims(params, out_, workers=workers, scheduler=scheduler, resume=resume,
-                        overwrite=overwrite, progress=progress)
+                        overwrite=overwrite, progress=progress,
+                        performance_report=performance_report,
+                        announce=lambda line: err.print(line, markup=False, highlight=False))
         err.print(f"results: {path}")
 
     _guard(go)

@@ -1,7 +1,8 @@
 """Loading a configuration: YAML files, ``extends:`` (deep merge), ``--set`` overrides.
 
 ``load_config(path, overrides)`` reads the YAML (syntax errors name file and line), follows
-``extends:`` (mappings merge, lists replace; cycles are errors), applies ``a.b.c=value``
+``extends:`` (a path or a list of paths merged in order; mappings merge, lists replace; cycles
+are errors), applies ``a.b.c=value``
 overrides, validates against :mod:`jkn_risk.schema` and reads the CSV tables
 (:mod:`jkn_risk.tables`). Every problem comes back in one :class:`ConfigError` with its key path.
 """
@@ -77,15 +78,21 @@ def _load_tree(path: Path, chain: tuple[Path, ...]) -> dict:
         raise ConfigError([("extends", f"cyclic extends: {cycle}", _NOVALUE)])
     data = _read_yaml(path)
     _resolve_paths(data, path.parent)
-    parent = data.pop("extends", None)
-    if parent is None:
+    parents = data.pop("extends", None)
+    if parents is None:
         return data
-    if not isinstance(parent, str):
-        raise ConfigError([("extends", "must be a file path", parent)])
-    parent_path = Path(parent) if Path(parent).is_absolute() else path.parent / parent
-    if not parent_path.exists():
-        raise ConfigError([("extends", f"file not found: {parent_path}", parent)])
-    return deep_merge(_load_tree(parent_path, (*chain, path)), data)
+    if isinstance(parents, str):
+        parents = [parents]
+    if not isinstance(parents, list) or not all(isinstance(p, str) for p in parents):
+        raise ConfigError([("extends", "must be a file path or a list of file paths", parents)])
+    merged: dict = {}
+    for i, parent in enumerate(parents):  # later parents override earlier ones, then this file
+        key = "extends" if len(parents) == 1 else f"extends.{i}"
+        parent_path = Path(parent) if Path(parent).is_absolute() else path.parent / parent
+        if not parent_path.exists():
+            raise ConfigError([(key, f"file not found: {parent_path}", parent)])
+        merged = deep_merge(merged, _load_tree(parent_path, (*chain, path)))
+    return deep_merge(merged, data)
 
 
 def apply_overrides(data: dict, overrides: list[str] | None) -> dict:

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["compartment_labels", "compartment_matrix", "cell_finance", "compartment_finance"]
+__all__ = ["compartment_labels", "compartment_matrix", "cell_finance", "expected_cell_surplus",
+           "compartment_finance"]
 
 
 def compartment_labels(scheme: str, regions, segments) -> list[str]:
@@ -49,12 +50,16 @@ def compartment_matrix(scheme: str, regions, segments) -> np.ndarray:
     return a
 
 
-def cell_finance(params, claims: np.ndarray) -> dict[str, np.ndarray]:
+def cell_finance(drawn, admin_share: np.ndarray, claims: np.ndarray) -> dict[str, np.ndarray]:
     """Income, costs and surplus per cell.
 
     Parameters
     ----------
-    params : Parameters
+    drawn : DrawnParameters
+        The block's assumptions after the draws (:mod:`jkn_risk.assumptions`): ``members``
+        (n_sim, Y, R, S), ``collected_pmpm`` (n_sim, Y, S), ``non_cbg_pmpm`` (n_sim, Y, R, S).
+    admin_share : ndarray(float64, (Y,))
+        Administration cost as a share of contributions received.
     claims : ndarray(int64 or float64, (n_sim, Y, R, S, C)) [IDR], CBG claims after the cap
 
     Returns
@@ -62,14 +67,38 @@ def cell_finance(params, claims: np.ndarray) -> dict[str, np.ndarray]:
     dict of ndarray(float64, (n_sim, Y, R, S)) [IDR]: ``income``, ``non_cbg_cost``,
     ``admin_cost``, ``medical_cost`` (claims + non-CBG), ``surplus``.
     """
-    n_sim = claims.shape[0]
-    m = params.members
-    income = np.broadcast_to(m * 12.0 * params.collected_pmpm[:, None, :], (n_sim, *m.shape))
-    non_cbg = np.broadcast_to(m * 12.0 * params.non_cbg_pmpm, (n_sim, *m.shape))
-    admin = income * params.admin_share[None, :, None, None]
+    m = drawn.members
+    income = m * 12.0 * drawn.collected_pmpm[:, :, None, :]
+    non_cbg = m * 12.0 * drawn.non_cbg_pmpm
+    admin = income * admin_share[None, :, None, None]
     medical = claims.sum(axis=-1, dtype=np.float64) + non_cbg
-    return {"income": np.array(income), "non_cbg_cost": np.array(non_cbg), "admin_cost": admin,
+    return {"income": income, "non_cbg_cost": non_cbg, "admin_cost": admin,
             "medical_cost": medical, "surplus": income - medical - admin}
+
+
+def expected_cell_surplus(drawn, admin_share: np.ndarray, ibnr: np.ndarray,
+                          mean_cost_per_case: np.ndarray) -> np.ndarray:
+    """E[surplus | this simulation's drawn assumptions and IBNR factor] per cell.
+
+    Parameters
+    ----------
+    drawn : DrawnParameters
+    admin_share : ndarray(float64, (Y,))
+    ibnr : ndarray(float64, (n_sim, C)) [1]
+    mean_cost_per_case : ndarray(float64, (Y, R, S, C)) [IDR] of the integer tariffs
+
+    Returns
+    -------
+    ndarray(float64, (n_sim, Y, R, S)) [IDR]
+    """
+    f = ibnr[:, None, None, None, :]
+    events = drawn.members[..., None] * drawn.rate * f
+    cbg = events * mean_cost_per_case[None] * drawn.cost_scale
+    m = drawn.members
+    income = m * 12.0 * drawn.collected_pmpm[:, :, None, :]
+    non_cbg = m * 12.0 * drawn.non_cbg_pmpm
+    admin = income * admin_share[None, :, None, None]
+    return income - cbg.sum(axis=-1) - non_cbg - admin
 
 
 def _regional_payment(surplus: np.ndarray, share: float) -> np.ndarray:

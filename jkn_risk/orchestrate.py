@@ -29,6 +29,7 @@ from typing import Callable
 import numpy as np
 
 from jkn_risk import results
+from jkn_risk.codes import METHOD_COLLECTIVE
 
 __all__ = ["plan_blocks", "auto_block_size", "estimate_seconds_per_sim", "run", "run_block"]
 
@@ -63,28 +64,23 @@ def plan_blocks(n_sims: int, block_size: int) -> list[tuple[int, int]]:
     return [(s, min(s + block_size, n_sims)) for s in range(0, n_sims, block_size)]
 
 
-def _method_code(params) -> str:
-    if params.method != "auto":
-        return params.method
-    return "collective" if params.annual_cap is None else "individual"
-
-
 def estimate_seconds_per_sim(params) -> float:
     """Deterministic estimate of one simulation's cost on one core [s] (a fixed cost model).
 
-    Individual mode and collective mode with cost noise cost about the expected number of
-    events; collective mode without noise costs about the number of (cell, case group) pairs.
+    Individual cells and collective cells with cost noise cost about their expected number of
+    events; collective cells without noise about their number of (cell, case group) pairs.
     """
     Y, R, S, C = params.shape
     n_cells = Y * R * S * C
     ibnr = np.asarray(params.ibnr_factor, dtype=float)
-    events = float((params.members[..., None] * params.rate * ibnr).sum())
-    groups = float(sum(params.case_mix[(r, c)].probability.size
-                       for r in range(R) for c in range(C))) * Y * S
-    if _method_code(params) == "collective" and params.cost_noise_sigma == 0:
-        work = COST_PER_GROUP * groups
-    else:
-        work = COST_PER_EVENT * events
+    work = 0.0
+    for c in range(C):
+        if params.method[c] == METHOD_COLLECTIVE and params.cost_noise_sigma == 0:
+            groups = sum(params.case_mix[(r, c)].probability.size for r in range(R)) * Y * S
+            work += COST_PER_GROUP * groups
+        else:
+            events = float((params.members * params.rate[..., c] * ibnr[c]).sum())
+            work += COST_PER_EVENT * events
     return work + COST_PER_CELL * n_cells
 
 
@@ -112,21 +108,21 @@ def auto_block_size(params, n_sims: int | None = None) -> int:
 
 
 # --------------------------------------------------------------------------- the block task
-def _default_simulate() -> Callable:
-    from jkn_risk.simulate import simulate_block
+def _default_engine() -> tuple[Callable, Callable]:
+    from jkn_risk.simulate import prepare_run, simulate_block
 
-    return simulate_block
+    return prepare_run, simulate_block
 
 
-def run_block(params, store: str | Path, index: int, start: int, stop: int, *,
+def run_block(prepared, store: str | Path, index: int, start: int, stop: int, *,
               threads: int | None = None, simulate: Callable | None = None) -> int:
     """Simulate sims ``start .. stop - 1`` and write them to ``store``; return ``index``.
 
     The same function runs serially and on Dask workers. It does not mark the block done:
     the caller does, once it knows the write completed.
     """
-    simulate = simulate or _default_simulate()
-    ds = simulate(params, np.arange(start, stop, dtype=np.int64), threads=threads)
+    simulate = simulate or _default_engine()[1]
+    ds = simulate(prepared, np.arange(start, stop, dtype=np.int64), threads=threads)
     results.write_block(store, ds, start)
     return index
 
@@ -145,9 +141,9 @@ def _worker_threads() -> int | None:
     return 1
 
 
-def _dask_block(params, store: str, index: int, start: int, stop: int,
+def _dask_block(prepared, store: str, index: int, start: int, stop: int,
                 simulate: Callable | None) -> int:
-    return run_block(params, store, index, start, stop, threads=_worker_threads(),
+    return run_block(prepared, store, index, start, stop, threads=_worker_threads(),
                      simulate=simulate)
 
 
@@ -201,45 +197,50 @@ def _dask_client(workers: int | None, scheduler: str | None):
     n = int(workers) if workers else _cores()
     # Workers' own log records stay quiet: a task's error reaches the caller through its
     # future (after retries), a lost worker as KilledWorker; what distributed logs at ERROR
-    # here is the benign race of a worker heartbeat against the scheduler's shutdown (a
-    # traceback at the end of ~1 in 20 successful runs).
+    # here is the benign race of a worker heartbeat against the scheduler's shutdown.
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                       env={"NUMBA_NUM_THREADS": "1"}, dashboard_address=":0",
                       silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
         yield client
 
 
-def _run_serial(params, store, todo, blocks, simulate, advance):
+def _run_serial(prepared, store, todo, blocks, simulate, advance):
     for i in todo:
         start, stop = blocks[i]
-        run_block(params, store, i, start, stop, threads=None, simulate=simulate)
+        run_block(prepared, store, i, start, stop, threads=None, simulate=simulate)
         results.mark_done(store, i)
         advance(stop - start)
 
 
-def _run_dask(params, store, todo, blocks, simulate, advance, workers, scheduler):
-    from distributed import as_completed
+def _run_dask(prepared, store, todo, blocks, simulate, advance, workers, scheduler,
+              performance_report, announce):
+    from distributed import as_completed, performance_report as dask_report
 
     with _dask_client(workers, scheduler) as client:
-        p = client.scatter(params, broadcast=True, hash=False)
-        token = uuid.uuid4().hex[:8]
-        futures = [client.submit(_dask_block, p, str(store), i, *blocks[i], simulate,
-                                 key=f"jkn-block-{token}-{i}", retries=2, pure=False)
-                   for i in todo]
-        try:
-            for fut in as_completed(futures):
-                i = fut.result()  # re-raises a task's error (after its retries)
-                results.mark_done(store, i)
-                start, stop = blocks[i]
-                advance(stop - start)
-        finally:
-            client.cancel([f for f in futures if not f.done()])
+        announce(f"Dask dashboard: {client.dashboard_link}")
+        report = (dask_report(filename=str(performance_report)) if performance_report
+                  else nullcontext())
+        with report:
+            p = client.scatter(prepared, broadcast=True, hash=False)
+            token = uuid.uuid4().hex[:8]
+            futures = [client.submit(_dask_block, p, str(store), i, *blocks[i], simulate,
+                                     key=f"jkn-block-{token}-{i}", retries=2, pure=False)
+                       for i in todo]
+            try:
+                for fut in as_completed(futures):
+                    i = fut.result()  # re-raises a task's error (after its retries)
+                    results.mark_done(store, i)
+                    start, stop = blocks[i]
+                    advance(stop - start)
+            finally:
+                client.cancel([f for f in futures if not f.done()])
 
 
 # --------------------------------------------------------------------------- run
 def run(params, store: str | Path, *, workers: int | None = None, scheduler: str | None = None,
         resume: bool = False, overwrite: bool = False, progress: bool = True,
-        simulate: Callable | None = None) -> Path:
+        performance_report: str | Path | None = None, announce: Callable = log.info,
+        prepare: Callable | None = None, simulate: Callable | None = None) -> Path:
     """Run ``params.n_sims`` simulations into a resumable Zarr store.
 
     Parameters
@@ -261,9 +262,15 @@ def run(params, store: str | Path, *, workers: int | None = None, scheduler: str
         Replace an existing store.
     progress : bool
         Show a rich progress bar on stderr.
-    simulate : callable, optional
-        ``simulate(params, sims, threads=None) -> xr.Dataset``; default
-        :func:`jkn_risk.simulate.simulate_block` (tests pass stand-ins).
+    performance_report : path-like, optional
+        With Dask: write Dask's HTML performance report of the run there.
+    announce : callable
+        Receives one-line messages for the user (the Dask dashboard's address).
+    prepare, simulate : callable, optional
+        ``prepare(params)`` builds once what every block shares (it must offer ``template()``
+        and ``static()``), ``simulate(prepared, sims, threads=None) -> xr.Dataset`` runs one
+        block; defaults :func:`jkn_risk.simulate.prepare_run` and
+        :func:`jkn_risk.simulate.simulate_block`.
 
     Returns
     -------
@@ -281,26 +288,17 @@ def run(params, store: str | Path, *, workers: int | None = None, scheduler: str
         raise results.ResultsError("give --resume or --overwrite, not both")
     if workers is not None and workers < 0:
         raise results.ResultsError("--workers must be >= 0")
+    default_prepare, default_simulate = _default_engine()
+    prepare, simulate = prepare or default_prepare, simulate or default_simulate
     store = Path(store).absolute()
     n_sims = int(params.n_sims)
+    prepared = prepare(params)
     if resume and store.exists():
         block_size = results.check_resumable(store, params, n_sims, params.block_size)
     else:
         block_size = int(params.block_size or auto_block_size(params))
-        template = static = None
-        if simulate is not None and simulate is not _default_simulate():
-            # a stand-in: its schema and coordinates from one simulation
-            one = simulate(params, np.array([0], dtype=np.int64))
-            template = one[[n for n, v in one.data_vars.items() if "sim" in v.dims]]
-            static = one.drop_dims("sim")
-            from jkn_risk.parameters import Parameters
-
-            if isinstance(params, Parameters):  # a wrapper of the real one: the real statics
-                from jkn_risk.simulate import static_dataset
-
-                static = static_dataset(params)
         results.create_store(store, params, n_sims, block_size, overwrite=overwrite,
-                             template=template, static=static)
+                             template=prepared.template(), static=prepared.static())
 
     blocks = plan_blocks(n_sims, block_size)
     done = results.completed_blocks(store)
@@ -315,8 +313,9 @@ def run(params, store: str | Path, *, workers: int | None = None, scheduler: str
     with _progress_bar(progress, n_sims, done_sims, params.name) as bar:
         advance = bar or (lambda n: None)
         if serial:
-            _run_serial(params, store, todo, blocks, simulate, advance)
+            _run_serial(prepared, store, todo, blocks, simulate, advance)
         else:
-            _run_dask(params, store, todo, blocks, simulate, advance, workers, scheduler)
+            _run_dask(prepared, store, todo, blocks, simulate, advance, workers, scheduler,
+                      performance_report, announce)
     log.info("run %s: done in %.1f s", store, time.perf_counter() - t0)
     return store

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from math import erf, exp, log, sqrt
 
 import numpy as np
+from scipy.special import ndtr
 
+from jkn_risk.codes import FREQUENCY, resolve_methods
 from jkn_risk.config import CARE_TYPES, Config, schedule_annual, trend_index
 from jkn_risk.shocks import apply_shocks
 
-__all__ = ["Parameters", "CaseMixArrays", "build_parameters", "FREQUENCY_CODES", "METHOD_CODES"]
-
-FREQUENCY_CODES = {"poisson": 0, "negative_binomial": 1}
-METHOD_CODES = {"individual": 0, "collective": 1}
+__all__ = ["Parameters", "CaseMixArrays", "build_parameters", "lognormal_capped_mean"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +53,12 @@ class Parameters:
         fund may pay for PBPU members who cannot) [IDR per member-month]
     humanitarian_share : (S,) share of unpaid class-III contributions paid by a humanitarian fund
     admin_share : (Y,) administration cost as a share of contributions received
+    wage_mean, wage_cap : (Y, S) [IDR per month] mean and cap of the contributory wage of
+        wage-rated segments (0 and inf elsewhere); wage_cv : (S,) its coefficient of variation
+    cap_care : (C,) bool, whether the annual cap applies to the care type
+    frequency : code of :mod:`jkn_risk.codes` (``FREQ_POISSON`` / ``FREQ_NEGBIN``)
+    method : (C,) method code per care type (``METHOD_INDIVIDUAL`` / ``METHOD_COLLECTIVE``),
+        resolved once from ``simulation.method`` and the cap by :func:`jkn_risk.codes.resolve_methods`
     """
 
     years: tuple[int, ...]
@@ -72,12 +77,15 @@ class Parameters:
     class3_pmpm: np.ndarray
     humanitarian_share: np.ndarray
     admin_share: np.ndarray
+    wage_mean: np.ndarray | None = None
+    wage_cv: np.ndarray | None = None
+    wage_cap: np.ndarray | None = None
     cost_noise_sigma: float = 0.0
     annual_cap: float | None = None
     cap_care: tuple[bool, ...] = (True, True)
     frequency: int = 0
     dispersion: float = 0.0
-    method: str = "auto"
+    method: tuple[int, ...] = (1, 1)
     compartments: str = "pooled"
     regional_government_share: float = 0.0
     seed: int = 0
@@ -85,6 +93,7 @@ class Parameters:
     block_size: int | None = None
     name: str = "unnamed"
     config_yaml: str = ""
+    uncertainty: object = None  # the config's validated ``uncertainty:`` block, or None
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
@@ -126,6 +135,21 @@ def _rebased(rel: np.ndarray, weight: np.ndarray) -> np.ndarray:
     return rel / mean
 
 
+def lognormal_capped_mean(mean, cv, cap):
+    """E[min(W, cap)] for W lognormal with the given mean and coefficient of variation,
+    elementwise on arrays (``cap = inf``: no cap; ``mean = 0``: 0)."""
+    mean, cv, cap = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (mean, cv, cap)))
+    s2 = np.log1p(cv * cv)
+    s = np.sqrt(s2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mu = np.log(mean) - s2 / 2
+        z = (np.log(cap) - mu) / s
+        lognormal = (np.exp(mu + s2 / 2) * ndtr(z - s) + np.where(np.isinf(cap), 0.0, cap)
+                     * (1 - ndtr(z)))
+    out = np.where(cv == 0, np.minimum(mean, cap), lognormal)
+    return np.where(mean > 0, out, 0.0)
+
+
 def _lognormal_capped_mean(mean: float, cv: float, cap: float | None) -> float:
     """E[min(W, cap)] for W lognormal with the given mean and coefficient of variation."""
     if cap is None or cap <= 0:
@@ -139,11 +163,14 @@ def _lognormal_capped_mean(mean: float, cv: float, cap: float | None) -> float:
     return exp(mu + s2 / 2) * phi(z - s) + cap * (1 - phi(z))
 
 
-def _contributions(cfg: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Billed pmpm, collection rate, billed class-III pmpm (Y, S) and humanitarian share (S,)."""
+def _contributions(cfg: Config):
+    """Billed pmpm, collection rate, billed class-III pmpm (Y, S), humanitarian share (S,) and
+    the wage distribution of wage-rated segments: mean wage (Y, S) [IDR per month, 0 for other
+    segments], its coefficient of variation (S,) and cap (Y, S) [IDR per month, inf: none]."""
     years = cfg.years
     Y, S = len(years), len(cfg.segments)
     billed, coll, class3, hum = np.zeros((Y, S)), np.ones((Y, S)), np.zeros((Y, S)), np.zeros(S)
+    wage_mean, wage_cv, wage_cap = np.zeros((Y, S)), np.zeros(S), np.full((Y, S), np.inf)
     for j, seg in enumerate(cfg.segments):
         rule = cfg.contributions[seg]
         coll[:, j] = schedule_annual(rule.collection, years)
@@ -155,6 +182,8 @@ def _contributions(cfg: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
             cap = schedule_annual(rule.wage_cap, years) if rule.wage_cap else [None] * Y
             billed[:, j] = [r * _lognormal_capped_mean(w, rule.wage_cv, c) / rule.members_per_worker
                             for r, w, c in zip(rate, wage, cap)]
+            wage_mean[:, j], wage_cv[j] = wage, rule.wage_cv
+            wage_cap[:, j] = [np.inf if c is None else c for c in cap]
         else:
             for cls, share in rule.class_shares.items():
                 billed[:, j] += share * np.array(schedule_annual(rule.premium[cls], years))
@@ -162,10 +191,10 @@ def _contributions(cfg: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
                 class3[:, j] = rule.class_shares["III"] * np.array(schedule_annual(rule.premium["III"], years))
             if seg.upper().startswith("PBPU"):
                 hum[j] = cfg.policy.humanitarian_fund_share
-    return billed, coll, class3, hum
+    return billed, coll, class3, hum, (wage_mean, wage_cv, wage_cap)
 
 
-def _ibnr(cfg: Config) -> tuple[np.ndarray, tuple]:
+def _ibnr(cfg: Config, bootstrap: bool) -> tuple[np.ndarray, tuple]:
     factors, samples = [], []
     for care in CARE_TYPES:
         spec = getattr(cfg.utilization, care).ibnr
@@ -173,8 +202,13 @@ def _ibnr(cfg: Config) -> tuple[np.ndarray, tuple]:
             factors.append(float(spec))
             samples.append(None)
             continue
-        from jkn_risk.reserving.completion import completion_factors  # only when asked for
+        from jkn_risk.reserving.completion import completion_factor, completion_factors
 
+        if not bootstrap:  # the point factor only: no replicates to pay for
+            factors.append(completion_factor(spec.triangle, origins=spec.origins,
+                                             base_year=cfg.base_year))
+            samples.append(None)
+            continue
         point, boot = completion_factors(spec.triangle, n_boot=spec.n_boot, seed=cfg.simulation.seed,
                                          process=spec.process, hat_adj=spec.hat_adj,
                                          origins=spec.origins, base_year=cfg.base_year)
@@ -184,8 +218,11 @@ def _ibnr(cfg: Config) -> tuple[np.ndarray, tuple]:
 
 
 # --------------------------------------------------------------------------- builder
-def build_parameters(cfg: Config) -> Parameters:
-    """Turn a validated config into :class:`Parameters` (deterministic; no randomness)."""
+def build_parameters(cfg: Config, *, ibnr_bootstrap: bool = True) -> Parameters:
+    """Turn a validated config into :class:`Parameters` (deterministic; no randomness).
+
+    ``ibnr_bootstrap=False`` computes only the chain-ladder completion factors (what the
+    deterministic projection needs), not the bootstrap replicates."""
     years, regions, segments = list(cfg.years), list(cfg.regions), list(cfg.segments)
     Y, R, S, C = len(years), len(regions), len(segments), len(CARE_TYPES)
     members = cfg.tables.members.copy()  # (Y, R, S)
@@ -244,19 +281,24 @@ def build_parameters(cfg: Config) -> Parameters:
             non_cbg[:, j] += np.array(schedule_annual(item[s], years))
     non_cbg = np.broadcast_to((non_cbg * nc_index[:, None])[:, None, :], (Y, R, S)).copy()
 
-    billed, coll, class3, hum = _contributions(cfg)
+    billed, coll, class3, hum, (wage_mean, wage_cv, wage_cap) = _contributions(cfg)
     admin = np.array(schedule_annual(cfg.administration.share_of_contributions, years))
-    ibnr, samples = _ibnr(cfg)
+    ibnr, samples = _ibnr(cfg, ibnr_bootstrap)
+    cap_care = tuple(c in cfg.policy.cap_applies_to and cfg.policy.annual_benefit_cap is not None
+                     for c in CARE_TYPES)
     sim = cfg.simulation
     params = Parameters(
         years=tuple(years), regions=tuple(regions), segments=tuple(segments), care=CARE_TYPES,
         members=members, rate=rate, ibnr_factor=ibnr, ibnr_samples=samples, case_mix=case_mix,
         tariff_multiplier=mult, non_cbg_pmpm=non_cbg, contribution_pmpm=billed,
-        collection=coll, class3_pmpm=class3, humanitarian_share=hum, admin_share=admin, cost_noise_sigma=cm.cost_noise_sigma,
+        collection=coll, class3_pmpm=class3, humanitarian_share=hum, admin_share=admin,
+        cost_noise_sigma=cm.cost_noise_sigma, wage_mean=wage_mean, wage_cv=wage_cv,
+        wage_cap=wage_cap,
         annual_cap=cfg.policy.annual_benefit_cap,
-        cap_care=tuple(c in cfg.policy.cap_applies_to for c in CARE_TYPES), frequency=FREQUENCY_CODES[sim.frequency],
-        dispersion=sim.dispersion, method=sim.method, compartments=cfg.policy.compartments,
+        cap_care=cap_care, frequency=FREQUENCY[sim.frequency], dispersion=sim.dispersion,
+        method=resolve_methods(sim.method, cap_care), compartments=cfg.policy.compartments,
         regional_government_share=cfg.policy.regional_government_deficit_share, seed=sim.seed,
         n_sims=sim.n_sims, block_size=sim.block_size, name=cfg.name, config_yaml=cfg.source,
+        uncertainty=cfg.uncertainty,
     )
     return apply_shocks(params, cfg.shocks)

@@ -83,9 +83,9 @@ def project(config: Config) -> xr.Dataset:
     """The deterministic projection of a validated config (dims year, region, segment, care).
 
     Uses the deterministic chain-ladder completion factor where the config asks for a
-    bootstrap.
+    bootstrap (the replicates are not computed).
     """
-    return project_parameters(build_parameters(config))
+    return project_parameters(build_parameters(config, ibnr_bootstrap=False))
 
 
 def table6(ds: xr.Dataset) -> list[dict]:

@@ -2,12 +2,12 @@
 
 Layout of a store (one Zarr v3 group, written by xarray, ``consolidated=False``):
 
-* every variable of :func:`jkn_risk.simulate.block_template` with a leading ``sim`` dimension of
+* every variable of the template (:func:`jkn_risk.outputs.block_template`) with a leading ``sim`` dimension of
   length ``n_sims``, chunked by ``block_size`` along ``sim`` and one chunk along every other
   dimension, so that block ``i`` (simulations ``i * block_size`` up to the next multiple) is
   exactly one chunk of every variable; chunk files are flat (``c.<i>.0.0``, no folder per
   chunk);
-* the variables without ``sim`` (:func:`jkn_risk.simulate.static_dataset`: ``members``) and all
+* the variables without ``sim`` (:func:`jkn_risk.outputs.static_dataset`: ``members``) and all
   coordinates, written with the template; labels are variable-length strings (object dtype);
 * ``block_done`` (block,) bool, one chunk per block, all False in the template. A block is
   marked done only after its data is written, so a crash at any moment leaves a store whose
@@ -56,7 +56,7 @@ __all__ = [
 
 DONE = "block_done"
 #: Chunk files named ``c.<i>.<j>...`` in the array's folder instead of nested ``c/<i>/<j>/...``
-#: folders: one file per chunk and no folder per chunk (a 5-d chunk used to cost four folders,
+#: folders: one file per chunk and no folder per chunk (a nested 5-d chunk costs four folders,
 #: 16 KiB on ext4, for ~200 bytes of data).
 FLAT_CHUNK_KEYS = {"name": "default", "separator": "."}
 _VERSIONED = ("jkn_risk", "numpy", "numba", "xarray", "zarr", "dask", "distributed")
@@ -184,7 +184,7 @@ def _template_dataset(params, n_sims: int, block_size: int, template: xr.Dataset
 
 # --------------------------------------------------------------------------- create / check
 def create_store(path: str | Path, params, n_sims: int, block_size: int, overwrite: bool = False,
-                 *, template: xr.Dataset | None = None, static: xr.Dataset | None = None) -> Path:
+                 *, template: xr.Dataset, static: xr.Dataset) -> Path:
     """Write an empty results store (template, static variables, attributes, ``block_done``).
 
     Parameters
@@ -192,8 +192,7 @@ def create_store(path: str | Path, params, n_sims: int, block_size: int, overwri
     path : path-like
         The Zarr store (a directory) to create.
     params : Parameters
-        Source of the global attributes (``name``, ``config_yaml``, ``seed``) and, unless given,
-        of the template and static variables.
+        Source of the global attributes (``name``, ``config_yaml``, ``seed``).
     n_sims : int
         Length of the ``sim`` dimension.
     block_size : int
@@ -201,9 +200,9 @@ def create_store(path: str | Path, params, n_sims: int, block_size: int, overwri
     overwrite : bool
         Replace an existing store. The new template is written to a temporary sibling and
         renamed into place only when complete, so a failure leaves the old store intact.
-    template, static : xr.Dataset, optional
-        The one-simulation schema (``simulate.block_template``) and the ``sim``-free variables
-        (``simulate.static_dataset``); computed from ``params`` when omitted.
+    template, static : xr.Dataset
+        The one-simulation schema (:func:`jkn_risk.outputs.block_template`) and the ``sim``-free
+        variables (:func:`jkn_risk.outputs.static_dataset`).
 
     Returns
     -------
@@ -225,11 +224,6 @@ def create_store(path: str | Path, params, n_sims: int, block_size: int, overwri
         if not _is_store(path):
             raise ResultsExistError(
                 f"{path} exists and is not a jkn_risk results store: refusing to replace it")
-    if template is None or static is None:
-        from jkn_risk.simulate import block_template, static_dataset
-
-        template = block_template(params) if template is None else template
-        static = static_dataset(params) if static is None else static
     ds, encoding = _template_dataset(params, n_sims, block_size, template, static)
 
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -46,6 +46,8 @@ __all__ = [
     "TAG_BOOTSTRAP",
     "TAG_COLLECTION",
     "TAG_CLAIMS_NOISE",
+    "TAG_ASSUMPTIONS",
+    "open_uniforms",
 ]
 
 # Stream tags: the first word of every key, so that streams of different purposes never meet.
@@ -54,6 +56,7 @@ TAG_IBNR = 2
 TAG_BOOTSTRAP = 3
 TAG_COLLECTION = 4
 TAG_CLAIMS_NOISE = 5
+TAG_ASSUMPTIONS = 6
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -159,6 +162,42 @@ def uniforms_for(tag: int, seed: int, ids, b: int = 0) -> np.ndarray:
     ids = np.ascontiguousarray(ids, dtype=np.int64)
     out = np.empty(ids.shape[0], dtype=np.float64)
     _uniforms_for(np.int64(tag), np.int64(seed), ids, np.int64(b), out)
+    return out
+
+
+@njit(cache=True)
+def _open_uniforms(tag, seed, ids, b, words, out):
+    for i in range(ids.shape[0]):
+        for w in range(words.shape[0]):
+            s0, s1, s2, s3 = seed_state(stream_key(tag, seed, ids[i], b, words[w]))
+            for k in range(out.shape[2]):
+                v, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
+                out[i, w, k] = (float(v >> uint64(11)) + 0.5) * _INV53
+
+
+def open_uniforms(tag: int, seed: int, ids, b: int, words, n: int) -> np.ndarray:
+    """``n`` uniforms on the open interval (0, 1) from each stream (tag, seed, id, b, word).
+
+    Parameters
+    ----------
+    ids : array_like of int, shape (n_id,)
+        Usually simulation indices.
+    b : int
+        A further key word (for example a driver's key).
+    words : array_like of int, shape (n_word,)
+        Usually years.
+    n : int
+        Draws per stream (the first ``k`` draws never depend on ``n``).
+
+    Returns
+    -------
+    ndarray(float64, (n_id, n_word, n))
+        Strictly inside (0, 1), so that an inverse normal CDF is finite.
+    """
+    ids = np.ascontiguousarray(ids, dtype=np.int64)
+    words = np.ascontiguousarray(words, dtype=np.int64)
+    out = np.empty((ids.shape[0], words.shape[0], int(n)), dtype=np.float64)
+    _open_uniforms(np.int64(tag), np.int64(seed), ids, np.int64(b), words, out)
     return out
 
 

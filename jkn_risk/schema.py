@@ -22,6 +22,8 @@ from typing import Annotated, Any, Literal
 from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr,
                       field_validator, model_validator)
 
+from jkn_risk.codes import resolve_methods
+from jkn_risk.schema_uncertainty import Uncertainty, check_uncertainty
 from jkn_risk.tables import _NOVALUE, ConfigTables
 
 __all__ = ["Config", "ConfigError", "CARE_TYPES", "schedule_annual", "trend_index", "BootstrapIBNR",
@@ -412,6 +414,7 @@ class Config(_Model):
     policy: Policy = Field(default_factory=Policy)
     simulation: Simulation = Field(default_factory=Simulation)
     shocks: list[Shock] = Field(default_factory=list)
+    uncertainty: Uncertainty | None = None
     # True: segment relativities of utilisation and cost are rebased so that the base year's
     # member- (event-) weighted average per region is 1 (the regional rates and mean costs are
     # then all-segment averages). False: relativities multiply the regional values as given.
@@ -474,13 +477,17 @@ class Config(_Model):
         for s in self.segments:
             if s not in self.contributions:
                 problems.append((f"contributions.{s}", "missing segment", _NOVALUE))
-        if (self.simulation.method == "collective" and self.policy.annual_benefit_cap is not None
-                and self.policy.cap_applies_to):
-            problems.append(("simulation.method", "collective is exact only without "
-                             "policy.annual_benefit_cap; use individual or auto", "collective"))
+        capped = tuple(c in self.policy.cap_applies_to and self.policy.annual_benefit_cap
+                       is not None for c in CARE_TYPES)
+        try:
+            resolve_methods(self.simulation.method, capped)
+        except ValueError as exc:
+            problems.append(("simulation.method", str(exc), self.simulation.method))
         for i, shock in enumerate(self.shocks):
             names(f"shocks.{i}.regions", shock.regions or [], regions, "region")
             names(f"shocks.{i}.segments", shock.segments or [], segments, "segment")
+        if self.uncertainty is not None:
+            problems.extend(check_uncertainty(self.uncertainty, self.segments))
         m = self.membership
         years_in("membership.totals", m.totals)
         for year, sh in m.segment_shares.items():

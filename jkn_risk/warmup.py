@@ -13,21 +13,23 @@ __all__ = ["compile_all"]
 
 
 def _claims() -> None:
-    from jkn_risk.kernels.claims import (FREQ_NEGBIN, FREQ_POISSON, METHOD_COLLECTIVE,
-                                         METHOD_INDIVIDUAL, NO_CAP, simulate_cells)
+    from jkn_risk.codes import FREQ_NEGBIN, FREQ_POISSON, METHOD_COLLECTIVE, METHOD_INDIVIDUAL, NO_CAP
     from jkn_risk.kernels.alias import build_alias_table
+    from jkn_risk.kernels.claims import kernel_inputs, simulate_cells
 
     prob, index = build_alias_table(np.array([0.5, 0.3, 0.2]))
     n = 4
-    simulate_cells(seed=1, sims=np.arange(2), cell_key=np.arange(n), members=np.full(n, 1000),
-                   rate=np.full((2, n), 0.3), frequency=np.array([FREQ_POISSON, FREQ_NEGBIN] * 2),
-                   dispersion=np.ones(n), mix=np.zeros(n, dtype=np.int64), alias_prob=prob[None],
-                   alias_index=index[None], n_groups=np.array([3]),
-                   tariff=np.tile(np.array([100, 1000, 10_000]), (n, 1)),
-                   sigma=np.array([0.0, 0.3, 0.0, 0.3]),
-                   cap=np.array([5000, 5000, NO_CAP, NO_CAP]),
-                   method=np.array([METHOD_INDIVIDUAL, METHOD_INDIVIDUAL, METHOD_COLLECTIVE,
-                                    METHOD_COLLECTIVE]))
+    inputs = kernel_inputs(seed=1, cell_key=np.arange(n), mix=np.zeros(n, dtype=np.int64),
+                           alias_prob=prob[None], alias_index=index[None], n_groups=np.array([3]),
+                           tariff=np.tile(np.array([100, 1000, 10_000]), (n, 1)),
+                           frequency=np.array([FREQ_POISSON, FREQ_NEGBIN] * 2),
+                           dispersion=np.ones(n), sigma=np.array([0.0, 0.3, 0.0, 0.3]),
+                           cap=np.array([5000, 5000, NO_CAP, NO_CAP]),
+                           method=np.array([METHOD_INDIVIDUAL, METHOD_INDIVIDUAL,
+                                            METHOD_COLLECTIVE, METHOD_COLLECTIVE]))
+    for threads in (1, None):  # the serial and the parallel kernel
+        simulate_cells(inputs, np.arange(2), np.full((2, n), 0.3), np.full(n, 1000),
+                       np.full((2, n), 1.1), threads=threads)
 
 
 def _reserving() -> None:

@@ -55,7 +55,7 @@ def one_cell(probs, tariff, *, members, rate, n_sim, frequency=K.FREQ_POISSON, d
     sims = np.arange(n_sim) if sims is None else np.asarray(sims)
     rate_arr = np.broadcast_to(np.asarray(rate, dtype=np.float64).reshape(-1, 1)
                                if np.ndim(rate) else np.float64(rate), (len(sims), 1))
-    out = K.simulate_cells(
+    out = run_cells(
         seed=seed, sims=sims, cell_key=np.array([cell_key]), members=np.array([members]),
         rate=rate_arr, frequency=np.array([frequency]), dispersion=np.array([dispersion]),
         mix=np.array([0]), alias_prob=ap[None, :], alias_index=ai[None, :],
@@ -63,6 +63,12 @@ def one_cell(probs, tariff, *, members, rate, n_sim, frequency=K.FREQ_POISSON, d
         sigma=np.array([sigma]), cap=np.array([cap]), method=np.array([method]),
         threads=threads)
     return out[:, 0, :]
+
+
+def run_cells(*, seed, sims, rate, members, cost_scale=None, threads=None, **cells):
+    """:func:`K.kernel_inputs` of ``cells`` then :func:`K.simulate_cells` (one call)."""
+    inputs = K.kernel_inputs(seed=seed, **cells)
+    return K.simulate_cells(inputs, np.asarray(sims), rate, members, cost_scale, threads=threads)
 
 
 def multi_cell_inputs(n_cell=6, k=7, seed=3):

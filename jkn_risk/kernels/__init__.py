@@ -10,11 +10,15 @@ from jkn_risk.kernels.claims import (
     OUT_EVENTS,
     OUT_MEMBERS_OVER_CAP,
     OUT_MEMBERS_WITH_EVENTS,
+    KernelInputs,
+    kernel_inputs,
     simulate_cells,
 )
 from jkn_risk.kernels.alias import alias_probabilities, build_alias_table
 
 __all__ = [
+    "KernelInputs",
+    "kernel_inputs",
     "simulate_cells",
     "build_alias_table",
     "alias_probabilities",

@@ -26,11 +26,11 @@ import math
 import numpy as np
 from numba import njit
 
+from jkn_risk.codes import FREQ_NEGBIN, FREQ_POISSON
 from jkn_risk.kernels.sampling import binomial
 
 __all__ = ["positive_probability", "count_hazards", "split_by_count"]
 
-FREQ_POISSON, FREQ_NEGBIN = 0, 1
 _TAIL = 2.0**-64
 
 

@@ -6,9 +6,9 @@ event, split into classes with exactly 1, 2, 3, ... events by sequential binomia
 gamma frailty of mean 1 and variance ``dispersion``). Each member of class ``j`` gets ``j`` case
 groups by the alias method and each event its tariff times the lognormal noise
 ``exp(sigma Z - sigma^2 / 2)`` (:mod:`jkn_risk.kernels.amounts`, drawn by the ziggurat of
-:mod:`jkn_risk.kernels.lognormal`); the member's annual total is
-then capped. Members are exchangeable, so this has exactly the distribution of the
-member-by-member model, in memory independent of membership (four scratch arrays of
+:mod:`jkn_risk.kernels.lognormal`); the member's annual total is then scaled by the
+simulation's unit-cost factor and capped. Members are exchangeable, so this has exactly the
+distribution of the member-by-member model, in memory independent of membership (four scratch arrays of
 ``EVENT_BATCH``, the lane states and the count table per block).
 
 Two keys per block. ``key``: a scalar stream for the members with events and their split, and
@@ -32,8 +32,8 @@ _INT64_MAX = np.iinfo(np.int64).max
 
 
 @njit(cache=True)
-def individual_block(key, noise_key, m, lam, freq, disp, table, shift, sigma, cap, zt, fh,
-                     par):
+def individual_block(key, noise_key, m, lam, freq, disp, table, shift, sigma, cap, scale, zt,
+                     fh, par):
     """Simulate a block of ``m`` member-years of one cell; inputs assumed valid.
 
     Key ``key`` draws the members with events, their split by number of events and the
@@ -42,6 +42,8 @@ def individual_block(key, noise_key, m, lam, freq, disp, table, shift, sigma, ca
     (:func:`jkn_risk.kernels.amounts.event_tables`) and ``shift`` its ``64 - bits``;
     ``zt, fh, par`` the lognormal tables of the cell's ``sigma``
     (:func:`jkn_risk.kernels.lognormal.lognormal_tables`; unused when ``sigma == 0``).
+    ``scale`` multiplies each member's annual total before the cap (rounded half to even to
+    the rupiah); with ``scale == 1`` totals are the exact integer sums of the amounts.
     Returns ``(events, members_with_events, uncapped, capped, members_over_cap)`` as int64.
     """
     if m <= 0 or lam <= 0.0:
@@ -88,7 +90,7 @@ def individual_block(key, noise_key, m, lam, freq, disp, table, shift, sigma, ca
                                               lanes, b0, b1, b2, b3, zt, fh, par)
             # Each member's annual total, then the cap (the one-event class, most members, in a
             # loop of its own that LLVM vectorises).
-            if n_ev == 1:
+            if n_ev == 1 and scale == 1.0:
                 for i in range(mb):
                     total = amt[i]
                     unc += total
@@ -99,6 +101,8 @@ def individual_block(key, noise_key, m, lam, freq, disp, table, shift, sigma, ca
                     total = 0
                     for i in range(q * n_ev, (q + 1) * n_ev):
                         total += amt[i]
+                    if scale != 1.0:
+                        total = np.int64(np.rint(total * scale))
                     unc += total
                     over += np.int64(total > cap_eff)
                     capped += min(total, cap_eff)

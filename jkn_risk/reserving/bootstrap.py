@@ -48,7 +48,7 @@ from numba import njit, prange
 
 from ..rng import TAG_BOOTSTRAP, next_uniform, seed_state, stream_key
 from ._sampling import gamma, poisson
-from .chainladder import Chainladder, fitted_incremental
+from .chainladder import Chainladder, fitted_incremental, origin_weight
 from .triangle import Triangle
 
 __all__ = ["BootstrapODP"]
@@ -269,20 +269,7 @@ class BootstrapODP:
         return self._run(int(first), int(n), self._origin_weight(origins))
 
     def _origin_weight(self, origins) -> np.ndarray:
-        labels = self.triangle_.origin
-        if origins is None:
-            return np.ones(len(labels))
-        if isinstance(origins, str):
-            w = np.array([lab.startswith(origins) for lab in labels], dtype=np.float64)
-        else:
-            wanted = {str(o) for o in origins}
-            unknown = wanted - set(labels)
-            if unknown:
-                raise ValueError(f"unknown origins {sorted(unknown)}; triangle has {labels}")
-            w = np.array([lab in wanted for lab in labels], dtype=np.float64)
-        if not w.any():
-            raise ValueError(f"no origin matches {origins!r}; triangle has {labels}")
-        return w
+        return origin_weight(self.triangle_.origin, origins)
 
     def completion_factor_samples_(self, origins=None) -> np.ndarray:
         """Per replicate, (latest + simulated IBNR) / latest summed over ``origins``.

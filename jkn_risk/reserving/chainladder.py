@@ -26,7 +26,7 @@ import numpy as np
 
 from .triangle import Triangle
 
-__all__ = ["Chainladder", "MackChainladder", "volume_ldf", "fitted_incremental"]
+__all__ = ["Chainladder", "MackChainladder", "volume_ldf", "fitted_incremental", "origin_weight"]
 
 
 def volume_ldf(values: np.ndarray, n_observed: np.ndarray) -> np.ndarray:
@@ -203,3 +203,30 @@ class MackChainladder(Chainladder):
                 else:
                     out[k] = 0.0
         return out
+
+
+def origin_weight(labels, origins) -> np.ndarray:
+    """0/1 weight per origin label, ndarray(float64, (n_origin,)).
+
+    ``origins``: None (every origin), a string (the labels starting with it, e.g. ``"2014"``
+    for the months of 2014) or an iterable of labels.
+
+    Raises
+    ------
+    ValueError
+        An unknown label, or nothing selected.
+    """
+    labels = list(labels)
+    if origins is None:
+        return np.ones(len(labels))
+    if isinstance(origins, str):
+        w = np.array([lab.startswith(origins) for lab in labels], dtype=np.float64)
+    else:
+        wanted = {str(o) for o in origins}
+        unknown = wanted - set(labels)
+        if unknown:
+            raise ValueError(f"unknown origins {sorted(unknown)}; triangle has {labels}")
+        w = np.array([lab in wanted for lab in labels], dtype=np.float64)
+    if not w.any():
+        raise ValueError(f"no origin matches {origins!r}; triangle has {labels}")
+    return w

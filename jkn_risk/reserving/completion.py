@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from jkn_risk.reserving.bootstrap import BootstrapODP
+from jkn_risk.reserving.chainladder import Chainladder, origin_weight
 from jkn_risk.reserving.triangle import read_triangle
 
-__all__ = ["completion_factors"]
+__all__ = ["completion_factors", "completion_factor"]
 
 
 def completion_factors(triangle: str | Path, *, n_boot: int, seed: int, process: str = "gamma",
@@ -39,3 +40,15 @@ def completion_factors(triangle: str | Path, *, n_boot: int, seed: int, process:
     select = origins if origins else (str(base_year) if base_year is not None else None)
     boot = BootstrapODP(n_sims=n_boot, random_state=seed, hat_adj=hat_adj, process=process).fit(tri)
     return boot.completion_factor_(select), boot.completion_factor_samples_(select)
+
+
+def completion_factor(triangle: str | Path, *, origins: list[str] | None = None,
+                      base_year: int | None = None) -> float:
+    """The deterministic chain-ladder completion factor alone (no bootstrap): ultimate / latest
+    summed over the base year's origins, the same number :func:`completion_factors` returns
+    first."""
+    tri = read_triangle(triangle)
+    select = origins if origins else (str(base_year) if base_year is not None else None)
+    cl = Chainladder().fit(tri)
+    w = origin_weight(tri.origin, select)
+    return float(np.sum(cl.ultimate_ * w) / np.sum(cl.latest_diagonal_ * w))

@@ -85,7 +85,7 @@ def test_public_api():
 
     assert jkn_risk.__all__ == sorted(["BootstrapODP", "Chainladder", "Config", "ConfigError", "MackChainladder",
                                        "Parameters", "build_parameters", "load_config", "open_results", "project",
-                                       "read_triangle", "render_report", "risk_measures", "run", "simulate_block",
+                                       "prepare_run", "read_triangle", "render_report", "risk_measures", "run", "simulate_block",
                                        "table6"]) + ["__version__"]
     for name in jkn_risk.__all__:
         assert getattr(jkn_risk, name) is not None

@@ -15,7 +15,7 @@ from jkn_risk.kernels import claims as K
 from jkn_risk.kernels import sampling as S
 from jkn_risk.parameters import build_parameters
 from jkn_risk.rng import seed_state
-from jkn_risk.simulate import kernel_inputs, simulate_block
+from jkn_risk.simulate import prepare_run, simulate_block
 from tests.kernel_reference import one_cell
 
 ALPHA = 1e-3
@@ -103,7 +103,7 @@ def test_collective_noise_follows_the_group(sigma):
 # --- issue 6, on the tiny configuration ----------------------------------------------------------
 def _total_surplus(overrides, n_sim):
     params = build_parameters(load_config(TINY, overrides))
-    ds = simulate_block(params, np.arange(n_sim))
+    ds = simulate_block(prepare_run(params), np.arange(n_sim))
     return ds.surplus.sum(["year", "region", "segment"]).values
 
 
@@ -117,7 +117,7 @@ def test_crn_standard_error_of_the_difference_at_least_5x_smaller():
     Poisson(mu) has variance at least about 0.05 mu, against 2.05 mu for independent draws.
     """
     n = 400
-    cells = kernel_inputs(build_parameters(load_config(TINY)))
+    cells = prepare_run(build_parameters(load_config(TINY))).kernel.cells
     assert (cells["method"] == K.METHOD_COLLECTIVE).all()
     base = _total_surplus([], n)
     same = _total_surplus([SHOCK], n)

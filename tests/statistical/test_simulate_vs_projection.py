@@ -14,7 +14,7 @@ import pytest
 from jkn_risk.config import load_config
 from jkn_risk.parameters import build_parameters
 from jkn_risk.projection import expected_costs
-from jkn_risk.simulate import simulate_block
+from jkn_risk.simulate import prepare_run, simulate_block
 
 BOOT = ["utilization.inpatient.ibnr={method: bootstrap, triangle: configs/data/triangles/ip_claims_2014.csv, n_boot: 2000}",
         "utilization.outpatient.ibnr={method: bootstrap, triangle: configs/data/triangles/op_claims_2014.csv, n_boot: 2000}"]
@@ -22,7 +22,7 @@ BOOT = ["utilization.inpatient.ibnr={method: bootstrap, triangle: configs/data/t
 
 def _check(params, n, seed_offset=0):
     sims = np.arange(seed_offset, seed_offset + n)
-    ds = simulate_block(params, sims)
+    ds = simulate_block(prepare_run(params), sims)
     claims = ds.claims.sum(["region", "segment"]).values.astype(float)  # (n, Y, C)
     events = ds.events.sum(["region", "segment"]).values.astype(float)
     exp = expected_costs(params, ds.ibnr_factor.values)

@@ -10,7 +10,7 @@ from jkn_risk.kernels import claims as K
 from jkn_risk.kernels.amounts import event_tables
 from jkn_risk.kernels.individual import individual_block
 from jkn_risk.kernels.alias import alias_probabilities, build_alias_table
-from tests.kernel_reference import multi_cell_inputs, multi_cell_rate, one_cell
+from tests.kernel_reference import multi_cell_inputs, multi_cell_rate, one_cell, run_cells
 
 PROBS = np.array([0.5, 0.3, 0.2])
 TARIFF = np.array([1_000_000, 3_000_000, 12_000_000])
@@ -19,7 +19,7 @@ TARIFF = np.array([1_000_000, 3_000_000, 12_000_000])
 def _run(sims, threads=None, inputs=None, rate=None):
     inputs = multi_cell_inputs() if inputs is None else inputs
     rate = multi_cell_rate(sims) if rate is None else rate
-    return K.simulate_cells(seed=2024, sims=np.asarray(sims), rate=rate, threads=threads, **inputs)
+    return run_cells(seed=2024, sims=np.asarray(sims), rate=rate, threads=threads, **inputs)
 
 
 # --- alias tables ---------------------------------------------------------------------------
@@ -197,7 +197,8 @@ def test_hot_kernel_has_no_reference_counting():
     from numba import float64 as f8, int64 as i8, uint64 as u8
 
     twin = numba.njit(individual_block.py_func)
-    twin.compile((u8, u8, i8, f8, i8, f8, i8[:, ::1], i8, f8, i8, i8[:, ::1], f8[:, ::1], f8[::1]))
+    twin.compile((u8, u8, i8, f8, i8, f8, i8[:, ::1], i8, f8, i8, f8, i8[:, ::1], f8[:, ::1],
+                  f8[::1]))
     ir = next(iter(twin.inspect_llvm().values()))
     # The nopython function itself is the first definition; later ones are the CPython wrapper.
     body = ir.split("\ndefine ")[1]
@@ -220,3 +221,61 @@ def test_hot_kernel_has_no_reference_counting():
         label = b.split(":", 1)[0].strip()
         if "@NRT_" in b and re.search(rf"br [^\n]*label %{re.escape(label)}(?![\w.])", b):
             raise AssertionError(f"NRT call in a self-looping block {label}")
+
+
+# --- per-simulation members and cost scale ----------------------------------------------------
+def test_cost_scale_one_and_members_per_sim_change_nothing():
+    """A cost scale of exactly 1 and members given per simulation reproduce the plain call."""
+    sims = np.arange(5)
+    inputs = multi_cell_inputs()
+    base = _run(sims, threads=1)
+    members = np.broadcast_to(inputs.pop("members"), (5, 6))
+    again = run_cells(seed=2024, sims=sims, rate=multi_cell_rate(sims), members=members,
+                      cost_scale=np.ones((5, 6)), threads=2, **inputs)
+    np.testing.assert_array_equal(again, base)
+
+
+def test_cost_scale_multiplies_each_members_total_before_the_cap():
+    """Without noise every member pays tariffs: with scale s the one-event members (the
+    ``members_with_events`` of a tiny rate) pay ``rint(s * tariff)``, and the cap applies to the
+    scaled total, so a scale that lifts the cheapest tariff above the cap caps every member."""
+    tariff = np.array([1_000_000, 1_000_000, 1_000_000])
+    out = one_cell(PROBS, tariff, members=200_000, rate=0.01, n_sim=3)
+    ap, ai = build_alias_table(PROBS)
+    cells = dict(cell_key=np.array([0]), mix=np.array([0]), alias_prob=ap[None], alias_index=ai[None],
+                 n_groups=np.array([3]), tariff=tariff[None].astype(np.int64),
+                 frequency=np.array([K.FREQ_POISSON]), dispersion=np.array([1.0]),
+                 sigma=np.array([0.0]), method=np.array([K.METHOD_INDIVIDUAL]))
+    scaled = run_cells(seed=12345, sims=np.arange(3), rate=np.full((3, 1), 0.01),
+                       members=np.array([200_000]), cost_scale=np.full((3, 1), 1.25),
+                       cap=np.array([1_200_000]), **cells)[:, 0]
+    # same events and members (streams untouched by the scale)
+    np.testing.assert_array_equal(scaled[:, K.OUT_EVENTS], out[:, K.OUT_EVENTS])
+    np.testing.assert_array_equal(scaled[:, K.OUT_CLAIMS_UNCAPPED], out[:, K.OUT_EVENTS] * 1_250_000)
+    np.testing.assert_array_equal(scaled[:, K.OUT_MEMBERS_OVER_CAP],
+                                  scaled[:, K.OUT_MEMBERS_WITH_EVENTS])
+    assert (scaled[:, K.OUT_CLAIMS] <= scaled[:, K.OUT_MEMBERS_WITH_EVENTS] * 1_200_000).all()
+
+
+def test_collective_cost_scale_scales_the_cell_total():
+    tariff = np.array([1_000_000, 3_000_000, 12_000_000])
+    ap, ai = build_alias_table(PROBS)
+    common = dict(seed=5, sims=np.arange(4), rate=np.full((4, 1), 0.2), members=np.array([10_000]),
+                  cell_key=np.array([9]), mix=np.array([0]), alias_prob=ap[None], alias_index=ai[None],
+                  n_groups=np.array([3]), tariff=tariff[None].astype(np.int64),
+                  frequency=np.array([K.FREQ_POISSON]), dispersion=np.array([1.0]),
+                  sigma=np.array([0.2]), cap=np.array([K.NO_CAP]),
+                  method=np.array([K.METHOD_COLLECTIVE]))
+    plain = run_cells(**common)[:, 0]
+    scaled = run_cells(cost_scale=np.full((4, 1), 0.9), **common)[:, 0]
+    np.testing.assert_array_equal(scaled[:, K.OUT_EVENTS], plain[:, K.OUT_EVENTS])
+    np.testing.assert_array_equal(scaled[:, K.OUT_CLAIMS],
+                                  np.rint(plain[:, K.OUT_CLAIMS] * 0.9).astype(np.int64))
+
+
+def test_duplicate_cell_keys_are_refused():
+    inputs = multi_cell_inputs()
+    inputs["cell_key"] = np.zeros(6, dtype=np.int64)
+    inputs.pop("members")
+    with pytest.raises(ValueError, match="distinct"):
+        K.kernel_inputs(seed=1, **inputs)

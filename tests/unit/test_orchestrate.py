@@ -1,6 +1,7 @@
 """Unit tests for jkn_risk.orchestrate: block plans, block sizes, the serial run and resume.
 
-The simulation is a numpy stand-in with ``simulate_block``'s signature (no kernel, no Dask);
+The simulation is a numpy stand-in with ``simulate_block``'s signature, injected through
+``run``'s ``prepare`` and ``simulate`` parameters (no kernel, no Dask);
 the Dask paths are tested in tests/cli/test_reproducibility.py.
 """
 from types import SimpleNamespace
@@ -41,6 +42,20 @@ class StandIn:
                          {"units": "IDR", "long_name": "surplus"})},
             coords={"sim": sims, "year": np.array([2014, 2015]),
                     "region": np.array(["R1", "R2", "R3"], dtype=object)})
+
+
+class StandInRun:
+    """``prepare`` stand-in: what orchestrate.run builds once (schema from one simulation)."""
+
+    def __init__(self, params):
+        self.seed = params.seed
+        self._one = StandIn()(self, np.array([0]))
+
+    def template(self):
+        return self._one[[n for n, v in self._one.data_vars.items() if "sim" in v.dims]]
+
+    def static(self):
+        return self._one.drop_dims("sim")
 
 
 def _load(path):
@@ -94,7 +109,7 @@ def test_auto_block_size_is_deterministic_and_bounded(small_params):
     assert auto_block_size(small_params, 3) == 1  # 3 sims: one block each (load balance)
     n = 1000
     assert len(plan_blocks(n, auto_block_size(small_params, n))) >= orchestrate.MIN_BLOCKS
-    slow = replace(small_params, method="individual", annual_cap=1e8, cost_noise_sigma=0.3)
+    slow = replace(small_params, method=(0, 0), annual_cap=1e8, cost_noise_sigma=0.3)
     per_sim = orchestrate.estimate_seconds_per_sim(slow)
     assert per_sim > orchestrate.estimate_seconds_per_sim(small_params)
     b = auto_block_size(slow, big)
@@ -123,69 +138,69 @@ def test_auto_block_size_of_the_baseline():
 def test_serial_run_matches_direct_simulation(tmp_path):
     sim = StandIn()
     store = orchestrate.run(_params(), tmp_path / "r.zarr", workers=0, progress=False,
-                            simulate=sim)
+                            prepare=StandInRun, simulate=sim)
     assert store == (tmp_path / "r.zarr").absolute()
     got = _load(store)
     want = sim(_params(), np.arange(11))
     xr.testing.assert_identical(got[["claims", "surplus"]].drop_attrs(deep=False),
                                 want.drop_vars([]))
-    assert sorted(map(tuple, sim.calls[1:-1])) == [(0, 1, 2), (3, 4, 5), (6, 7, 8), (9, 10)]
+    assert sorted(map(tuple, sim.calls[:-1])) == [(0, 1, 2), (3, 4, 5), (6, 7, 8), (9, 10)]
     assert results.store_attrs(store)["block_size"] == 3
 
 
 def test_progress_bar_runs(tmp_path, capsys):
-    orchestrate.run(_params(), tmp_path / "r.zarr", workers=0, progress=True, simulate=StandIn())
+    orchestrate.run(_params(), tmp_path / "r.zarr", workers=0, progress=True, prepare=StandInRun, simulate=StandIn())
     assert "11/11" in capsys.readouterr().err
 
 
 def test_existing_store_needs_resume_or_overwrite(tmp_path):
     path = tmp_path / "r.zarr"
-    orchestrate.run(_params(), path, workers=0, progress=False, simulate=StandIn())
+    orchestrate.run(_params(), path, workers=0, progress=False, prepare=StandInRun, simulate=StandIn())
     with pytest.raises(ResultsExistError):
-        orchestrate.run(_params(), path, workers=0, progress=False, simulate=StandIn())
+        orchestrate.run(_params(), path, workers=0, progress=False, prepare=StandInRun, simulate=StandIn())
     with pytest.raises(ResultsError, match="not both"):
-        orchestrate.run(_params(), path, workers=0, progress=False, simulate=StandIn(),
+        orchestrate.run(_params(), path, workers=0, progress=False, prepare=StandInRun, simulate=StandIn(),
                         resume=True, overwrite=True)
-    orchestrate.run(_params(seed=4), path, workers=0, progress=False, simulate=StandIn(),
+    orchestrate.run(_params(seed=4), path, workers=0, progress=False, prepare=StandInRun, simulate=StandIn(),
                     overwrite=True)
     assert results.store_attrs(path)["seed"] == 4
 
 
 def test_failed_run_keeps_blocks_and_resumes_to_same_bits(tmp_path):
     full = orchestrate.run(_params(), tmp_path / "full.zarr", workers=0, progress=False,
-                           simulate=StandIn())
+                           prepare=StandInRun, simulate=StandIn())
     path = tmp_path / "r.zarr"
     with pytest.raises(RuntimeError, match="boom at sim 7"):
-        orchestrate.run(_params(), path, workers=0, progress=False, simulate=StandIn(fail_at=7))
+        orchestrate.run(_params(), path, workers=0, progress=False, prepare=StandInRun, simulate=StandIn(fail_at=7))
     assert results.completed_blocks(path) == {0, 1}
     with pytest.raises(results.IncompleteResultsError):
         results.open_results(path)
     again = StandIn()
-    orchestrate.run(_params(block_size=None), path, workers=0, progress=False, simulate=again,
+    orchestrate.run(_params(block_size=None), path, workers=0, progress=False, prepare=StandInRun, simulate=again,
                     resume=True)
     assert again.calls == [[6, 7, 8], [9, 10]]  # only the missing blocks, at the store's size
     xr.testing.assert_identical(_load(path).drop_attrs(deep=False),
                                 _load(full).drop_attrs(deep=False))
     nothing = StandIn()
-    orchestrate.run(_params(), path, workers=0, progress=False, simulate=nothing, resume=True)
+    orchestrate.run(_params(), path, workers=0, progress=False, prepare=StandInRun, simulate=nothing, resume=True)
     assert nothing.calls == []
 
 
 def test_resume_refuses_another_run_before_simulating(tmp_path):
     path = tmp_path / "r.zarr"
     with pytest.raises(RuntimeError):
-        orchestrate.run(_params(), path, workers=0, progress=False, simulate=StandIn(fail_at=4))
+        orchestrate.run(_params(), path, workers=0, progress=False, prepare=StandInRun, simulate=StandIn(fail_at=4))
     for bad, what in [(_params(seed=9), "seed"), (_params(n_sims=12), "n_sims"),
                       (_params(block_size=4), "block_size")]:
         sim = StandIn()
         with pytest.raises(ResumeMismatchError, match=what):
-            orchestrate.run(bad, path, workers=0, progress=False, simulate=sim, resume=True)
+            orchestrate.run(bad, path, workers=0, progress=False, prepare=StandInRun, simulate=sim, resume=True)
         assert sim.calls == []
 
 
 def test_resume_without_a_store_starts_fresh(tmp_path):
     path = orchestrate.run(_params(), tmp_path / "r.zarr", workers=0, progress=False,
-                           simulate=StandIn(), resume=True)
+                           prepare=StandInRun, simulate=StandIn(), resume=True)
     assert results.completed_blocks(path) == {0, 1, 2, 3}
 
 

@@ -10,14 +10,15 @@ import xarray as xr
 from jkn_risk.config import load_config
 from jkn_risk.parameters import build_parameters
 from jkn_risk.scenarios import load_scenario, scenario_parameters
-from jkn_risk.simulate import simulate_block
+from jkn_risk.simulate import prepare_run, simulate_block
 
 TINY = Path(__file__).resolve().parents[1] / "data" / "tiny.yaml"
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def block(overrides=(), sims=range(6)):
-    return simulate_block(build_parameters(load_config(TINY, list(overrides))), np.arange(*[sims.start, sims.stop]))
+    params = build_parameters(load_config(TINY, list(overrides)))
+    return simulate_block(prepare_run(params), np.arange(sims.start, sims.stop))
 
 
 def test_scenario_that_changes_nothing_is_bit_identical():
@@ -52,7 +53,7 @@ def test_compartments_sum_to_pooled(scheme, share):
 def test_regional_share_moves_half_of_each_regional_deficit():
     p = build_parameters(load_config(TINY, ["policy.compartments=region",
                                             "policy.regional_government_deficit_share=0.5"]))
-    ds = simulate_block(p, np.arange(3))
+    ds = simulate_block(prepare_run(p), np.arange(3))
     regional = ds.surplus.sum("segment")  # (sim, year, region)
     paid = ds.regional_government_share.rename(compartment="region")
     np.testing.assert_allclose(paid.values, 0.5 * np.maximum(-regional.values, 0), rtol=1e-12)

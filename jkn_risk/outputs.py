@@ -1,0 +1,85 @@
+"""The results' schema: every variable of a simulated block, its dims, units and long name.
+
+Owned here, below both :mod:`jkn_risk.simulate` (which fills it) and :mod:`jkn_risk.results`
+(which stores it), so that neither reaches into the other. ``block_template`` is one simulation
+of zeros (the Zarr template); ``static_dataset`` holds what has no ``sim`` dimension.
+"""
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from jkn_risk.finance import compartment_labels
+
+__all__ = ["VARIABLES", "coordinates", "block_template", "static_dataset", "to_dataset"]
+
+_D5 = ("sim", "year", "region", "segment", "care")
+_D4 = ("sim", "year", "region", "segment")
+_DC = ("sim", "year", "compartment")
+
+# name -> (dims, dtype, units, long_name)
+VARIABLES = {
+    "events": (_D5, "int64", "1", "INA-CBG cases"),
+    "members_with_events": (_D5, "int64", "1", "members with at least one case (-1: not drawn)"),
+    "claims_uncapped": (_D5, "int64", "IDR", "INA-CBG claims before the annual cap"),
+    "claims": (_D5, "int64", "IDR", "INA-CBG claims after the annual cap"),
+    "members_over_cap": (_D5, "int64", "1", "members whose annual claims exceed the cap"),
+    "members_drawn": (_D4, "float64", "member-years", "average members in this simulation"),
+    "non_cbg_cost": (_D4, "float64", "IDR", "capitation, non-capitation and other non-CBG cost"),
+    "income": (_D4, "float64", "IDR", "contributions received"),
+    "admin_cost": (_D4, "float64", "IDR", "administration cost"),
+    "surplus": (_D4, "float64", "IDR", "contributions - claims - non-CBG - administration"),
+    "ibnr_factor": (("sim", "care"), "float64", "1", "IBNR completion factor drawn"),
+    "factor": (("sim", "year", "driver"), "float64", "1",
+               "uncertain-assumption factor drawn (1: the deterministic assumption)"),
+    "income_compartment": (_DC, "float64", "IDR", "contributions received by compartment"),
+    "medical_cost_compartment": (_DC, "float64", "IDR", "claims + non-CBG cost by compartment"),
+    "admin_cost_compartment": (_DC, "float64", "IDR", "administration cost by compartment"),
+    "surplus_compartment": (_DC, "float64", "IDR",
+                            "surplus borne by the fund, after regional-government payments"),
+    "regional_government_share": (_DC, "float64", "IDR",
+                                  "deficit paid by regional governments"),
+    "expected_surplus_compartment": (_DC, "float64", "IDR",
+                                     "E[surplus | this simulation's parameters] (projection)"),
+}
+
+
+def coordinates(params, drivers, sims=None) -> dict:
+    """Coordinates of a results dataset: labels as object-dtype strings, years and sims int64."""
+    coords = {"year": np.array(params.years, dtype=np.int64),
+              "region": np.array(params.regions, dtype=object),
+              "segment": np.array(params.segments, dtype=object),
+              "care": np.array(params.care, dtype=object),
+              "compartment": np.array(compartment_labels(params.compartments, params.regions,
+                                                          params.segments), dtype=object),
+              "driver": np.array(list(drivers), dtype=object)}
+    if sims is not None:
+        coords["sim"] = np.asarray(sims, dtype=np.int64)
+    return coords
+
+
+def to_dataset(coords: dict, data: dict, variables: dict = VARIABLES) -> xr.Dataset:
+    """A Dataset of ``variables`` from arrays in ``data`` (each cast to its dtype)."""
+    ds = xr.Dataset(coords=coords)
+    for name, (dims, dtype, units, long_name) in variables.items():
+        ds[name] = xr.Variable(dims, np.ascontiguousarray(data[name], dtype=dtype),
+                               {"units": units, "long_name": long_name})
+    return ds
+
+
+def static_dataset(params, drivers) -> xr.Dataset:
+    """Variables without a ``sim`` dimension (``members``: the deterministic membership) and
+    every coordinate."""
+    ds = xr.Dataset(coords=coordinates(params, drivers))
+    ds["members"] = xr.Variable(("year", "region", "segment"), params.members,
+                                {"units": "member-years", "long_name": "average members"})
+    return ds
+
+
+def block_template(params, drivers, variables: dict = VARIABLES) -> xr.Dataset:
+    """The schema of one simulated block for one simulation, filled with zeros (no kernel)."""
+    coords = coordinates(params, drivers, np.array([0]))
+    sizes = {d: len(v) for d, v in coords.items()}
+    data = {name: np.zeros([sizes[d] for d in dims], dtype=dtype)
+            for name, (dims, dtype, _, _) in variables.items()}
+    return to_dataset(coords, data, variables)
