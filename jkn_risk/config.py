@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from jkn_risk.schema import (CARE_TYPES, BootstrapIBNR, Config, ConfigError, Shock,
                              schedule_annual, trend_index)
+from jkn_risk.schema_fund import UNION_TAGS as FUND_UNION_TAGS
 from jkn_risk.tables import _NOVALUE, TableError, load_tables
 
 __all__ = ["Config", "ConfigError", "load_config", "load_config_dict", "CARE_TYPES",
@@ -119,7 +120,7 @@ def apply_overrides(data: dict, overrides: list[str] | None) -> dict:
     return out
 
 
-_UNION_TAGS = {"fixed", "wage", "class", "float", "int", "str", "BootstrapIBNR"}
+_UNION_TAGS = {"fixed", "wage", "class", "float", "int", "str", "BootstrapIBNR", *FUND_UNION_TAGS}
 
 
 def _pydantic_problems(exc: ValidationError) -> list[tuple[str, str, Any]]:

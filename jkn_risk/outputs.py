@@ -76,9 +76,11 @@ def static_dataset(params, drivers) -> xr.Dataset:
     return ds
 
 
-def block_template(params, drivers, variables: dict = VARIABLES) -> xr.Dataset:
-    """The schema of one simulated block for one simulation, filled with zeros (no kernel)."""
-    coords = coordinates(params, drivers, np.array([0]))
+def block_template(params, drivers, variables: dict = VARIABLES, extra_coords=None) -> xr.Dataset:
+    """The schema of one simulated block for one simulation, filled with zeros (no kernel).
+
+    ``extra_coords``: coordinates of dimensions that only some runs have (the fund's rules)."""
+    coords = {**coordinates(params, drivers, np.array([0])), **(extra_coords or {})}
     sizes = {d: len(v) for d, v in coords.items()}
     data = {name: np.zeros([sizes[d] for d in dims], dtype=dtype)
             for name, (dims, dtype, _, _) in variables.items()}

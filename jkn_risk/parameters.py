@@ -94,6 +94,7 @@ class Parameters:
     name: str = "unnamed"
     config_yaml: str = ""
     uncertainty: object = None  # the config's validated ``uncertainty:`` block, or None
+    fund: object = None  # the config's validated ``fund:`` block, or None
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
@@ -299,6 +300,6 @@ def build_parameters(cfg: Config, *, ibnr_bootstrap: bool = True) -> Parameters:
         method=resolve_methods(sim.method, cap_care), compartments=cfg.policy.compartments,
         regional_government_share=cfg.policy.regional_government_deficit_share, seed=sim.seed,
         n_sims=sim.n_sims, block_size=sim.block_size, name=cfg.name, config_yaml=cfg.source,
-        uncertainty=cfg.uncertainty,
+        uncertainty=cfg.uncertainty, fund=cfg.fund,
     )
     return apply_shocks(params, cfg.shocks)

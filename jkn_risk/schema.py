@@ -23,6 +23,7 @@ from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr,
                       field_validator, model_validator)
 
 from jkn_risk.codes import resolve_methods
+from jkn_risk.schema_fund import Fund, check_fund
 from jkn_risk.schema_uncertainty import Uncertainty, check_uncertainty
 from jkn_risk.tables import _NOVALUE, ConfigTables
 
@@ -415,6 +416,7 @@ class Config(_Model):
     simulation: Simulation = Field(default_factory=Simulation)
     shocks: list[Shock] = Field(default_factory=list)
     uncertainty: Uncertainty | None = None
+    fund: Fund | None = None
     # True: segment relativities of utilisation and cost are rebased so that the base year's
     # member- (event-) weighted average per region is 1 (the regional rates and mean costs are
     # then all-segment averages). False: relativities multiply the regional values as given.
@@ -488,6 +490,10 @@ class Config(_Model):
             names(f"shocks.{i}.segments", shock.segments or [], segments, "segment")
         if self.uncertainty is not None:
             problems.extend(check_uncertainty(self.uncertainty, self.segments))
+        if self.fund is not None:
+            problems.extend(check_fund(self.fund, self.segments, self.regions,
+                                       self.policy.compartments,
+                                       self.policy.annual_benefit_cap is not None))
         m = self.membership
         years_in("membership.totals", m.totals)
         for year, sh in m.segment_shares.items():

@@ -22,10 +22,11 @@ import xarray as xr
 from jkn_risk.assumptions import AssumptionModel, build_assumption_model, draw, drawn_parameters
 from jkn_risk.cells import build_kernel_inputs
 from jkn_risk.finance import cell_finance, compartment_finance, expected_cell_surplus
+from jkn_risk.fund import CAP, FUND_VARIABLES, FundSpec, build_fund_spec, fund_dataset, roll_forward
 from jkn_risk.kernels.claims import (OUT_CLAIMS, OUT_CLAIMS_UNCAPPED, OUT_EVENTS,
                                      OUT_MEMBERS_OVER_CAP, OUT_MEMBERS_WITH_EVENTS, KernelInputs,
                                      simulate_cells)
-from jkn_risk.outputs import block_template, coordinates, static_dataset, to_dataset
+from jkn_risk.outputs import VARIABLES, block_template, coordinates, static_dataset, to_dataset
 from jkn_risk.parameters import Parameters
 from jkn_risk.rng import TAG_IBNR, uniforms_for
 
@@ -45,14 +46,25 @@ class PreparedRun:
     kernel: KernelInputs
     assumptions: AssumptionModel
     mean_cost_per_case: np.ndarray  # (Y, R, S, C) [IDR] of the integer tariffs
+    fund: FundSpec | None = None    # the fund's roll-forward, when the config has a fund: block
 
     @property
     def drivers(self) -> tuple[str, ...]:
         return self.assumptions.drivers
 
+    @property
+    def variables(self) -> dict:
+        """The variables of a block: :data:`jkn_risk.outputs.VARIABLES`, plus the fund's."""
+        if self.fund is None:
+            return VARIABLES
+        fund = {k: v for k, v in FUND_VARIABLES.items() if self.fund.rules or "rule" not in v[0]}
+        return {**VARIABLES, **fund}
+
     def template(self) -> xr.Dataset:
         """One simulation of zeros with the schema of :func:`simulate_block`."""
-        return block_template(self.params, self.drivers)
+        extra = ({"rule": np.array(self.fund.rule_names, dtype=object)}
+                 if self.fund is not None and self.fund.rules else None)
+        return block_template(self.params, self.drivers, self.variables, extra)
 
     def static(self) -> xr.Dataset:
         """The variables without ``sim`` and every coordinate."""
@@ -60,10 +72,16 @@ class PreparedRun:
 
 
 def prepare_run(params: Parameters) -> PreparedRun:
-    """Build the kernel inputs, the assumption model and the expected costs once."""
+    """Build the kernel inputs, the assumption model, the expected costs and the fund's
+    roll-forward once."""
+    fund = None
+    if params.fund is not None:
+        fund = build_fund_spec(params.fund, params.years, params.segments, params.compartments,
+                               params.regions, admin_share=params.admin_share,
+                               regional_government_share=params.regional_government_share)
     return PreparedRun(params=params, kernel=build_kernel_inputs(params),
                        assumptions=build_assumption_model(params, params.uncertainty),
-                       mean_cost_per_case=params.mean_cost_per_case())
+                       mean_cost_per_case=params.mean_cost_per_case(), fund=fund)
 
 
 def ibnr_draws(params: Parameters, sims: np.ndarray) -> np.ndarray:
@@ -127,4 +145,22 @@ def simulate_block(run: PreparedRun, sims, threads: int | None = None,
             "non_cbg_cost": cells["non_cbg_cost"], "income": cells["income"],
             "admin_cost": cells["admin_cost"], "surplus": cells["surplus"], "ibnr_factor": ibnr,
             "factor": draws.factor, **comp}
-    return to_dataset(coordinates(params, run.drivers, sims), data)
+    ds = to_dataset(coordinates(params, run.drivers, sims), data)
+    if run.fund is None:
+        return ds
+    return xr.merge([ds, _fund(run, cells, out, drawn, sims)], compat="identical",
+                     join="exact", combine_attrs="override")
+
+
+def _fund(run: PreparedRun, cells: dict, out: np.ndarray, drawn, sims) -> xr.Dataset:
+    """The fund's roll-forward of this block (``run.fund`` set)."""
+    spec = run.fund
+    if any(r.kind == CAP for r in spec.rules):  # the cap switches on when a rule fires
+        uncapped = out[..., OUT_CLAIMS_UNCAPPED].sum(axis=-1, dtype=np.float64) + cells["non_cbg_cost"]
+        medical, capped = uncapped, cells["medical_cost"]
+    else:
+        medical, capped = cells["medical_cost"], None
+    result = roll_forward(spec, cells["income"], medical, capped,
+                          investment_yield=spec.investment_yield[None, :] * drawn.yield_factor)
+    ds = fund_dataset(spec, result, sims)
+    return ds if spec.rules else ds.drop_dims("rule")
