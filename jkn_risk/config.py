@@ -18,10 +18,11 @@ from pydantic import ValidationError
 from jkn_risk.schema import (CARE_TYPES, BootstrapIBNR, Config, ConfigError, Shock,
                              schedule_annual, trend_index)
 from jkn_risk.schema_fund import UNION_TAGS as FUND_UNION_TAGS
+from jkn_risk.schema_fund import Fund, check_fund
 from jkn_risk.tables import _NOVALUE, TableError, load_tables
 
 __all__ = ["Config", "ConfigError", "load_config", "load_config_dict", "CARE_TYPES",
-           "schedule_annual", "trend_index", "deep_merge", "apply_overrides", "BootstrapIBNR",
+           "schedule_annual", "trend_index", "deep_merge", "apply_overrides", "BootstrapIBNR", "validate_fund",
            "Shock"]
 
 # Keys whose values are file paths, resolved relative to the YAML file that names them.
@@ -180,3 +181,30 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     """
     data = apply_overrides(_load_tree(Path(path), ()), overrides)
     return load_config_dict(data)
+
+
+def validate_fund(data: Any, segments, regions, compartments: str = "pooled",
+                  has_benefit_cap: bool | None = None) -> Fund:
+    """Validate a ``fund:`` mapping on its own (as ``load_config`` will inside a config).
+
+    Returns
+    -------
+    Fund
+
+    Raises
+    ------
+    ConfigError
+        One ``(key path, message, value)`` per problem, paths starting with ``fund.``.
+    """
+    try:
+        fund = Fund.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for path, msg, value in _pydantic_problems(exc):
+            parts = [p for p in path.split(".") if p not in FUND_UNION_TAGS and p != "(top level)"]
+            problems.append((".".join(["fund", *parts]), msg, value))
+        raise ConfigError(problems) from None
+    problems = check_fund(fund, segments, regions, compartments, has_benefit_cap)
+    if problems:
+        raise ConfigError(problems)
+    return fund

@@ -34,9 +34,10 @@ from pydantic import (BaseModel, ConfigDict, Discriminator, Field, Tag, Validati
                       model_validator)
 
 from jkn_risk.finance import compartment_labels
+from jkn_risk.tables import _NOVALUE
 
 __all__ = ["Fund", "Threshold", "OtherIncome", "ContributionRaise", "GovernmentInjection", "BenefitCap",
-           "Rule", "RULE_TYPES", "UNION_TAGS", "TOTAL_BALANCE", "EACH_BALANCE", "check_fund", "validate_fund"]
+           "Rule", "RULE_TYPES", "UNION_TAGS", "TOTAL_BALANCE", "EACH_BALANCE", "check_fund"]
 
 #: Largest amount accepted [IDR]: int64 holds 9.2e18, so sums over years and compartments cannot overflow.
 MAX_IDR = 1e17
@@ -158,7 +159,6 @@ class Fund(_Model):
 
 # --------------------------------------------------------------------------- cross-checks
 def _novalue():
-    from jkn_risk.schema import _NOVALUE  # at call time schema is loaded: no import cycle
     return _NOVALUE
 
 
@@ -272,32 +272,3 @@ def check_fund(fund: Fund, segments, regions, compartments: str,
             problems.append((f"{p}.type", "a benefit_cap rule needs policy.annual_benefit_cap "
                              "(the cap it switches on)", rule.type))
     return problems
-
-
-def validate_fund(data: Any, segments, regions, compartments: str = "pooled",
-                  has_benefit_cap: bool | None = None) -> Fund:
-    """Validate a ``fund:`` mapping on its own (as ``load_config`` will inside a config).
-
-    Returns
-    -------
-    Fund
-
-    Raises
-    ------
-    ConfigError
-        One ``(key path, message, value)`` per problem, paths starting with ``fund.``.
-    """
-    from jkn_risk.config import _pydantic_problems
-    from jkn_risk.schema import ConfigError
-    try:
-        fund = Fund.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for path, msg, value in _pydantic_problems(exc):
-            parts = [p for p in path.split(".") if p not in UNION_TAGS and p != "(top level)"]
-            problems.append((".".join(["fund", *parts]), msg, value))
-        raise ConfigError(problems) from None
-    problems = check_fund(fund, segments, regions, compartments, has_benefit_cap)
-    if problems:
-        raise ConfigError(problems)
-    return fund

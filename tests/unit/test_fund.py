@@ -10,7 +10,7 @@ import xarray as xr
 
 from jkn_risk.fund import FUND_VARIABLES, build_fund_spec, fund_dataset, months_of_claims, roll_forward
 from jkn_risk.report.fund_metrics import first_depletion_year, fund_risk_measures, fund_series
-from jkn_risk.schema_fund import validate_fund
+from jkn_risk.config import validate_fund
 
 FLOWS = ("fund_contributions", "fund_medical_cost", "fund_admin_cost", "fund_regional_government_share",
          "fund_other_income", "investment_income", "injection")

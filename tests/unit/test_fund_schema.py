@@ -12,7 +12,7 @@ import yaml
 from jkn_risk.config import ConfigError
 from jkn_risk.fund import BAL_EACH, BAL_TOTAL, CAP, INJECTION, NO_CEILING, RAISE, build_fund_spec
 from jkn_risk.schema import Config
-from jkn_risk.schema_fund import validate_fund
+from jkn_risk.config import validate_fund
 
 SEGMENTS = ["PBI-APBN", "PBI-APBD", "PPU", "PBPU", "BP"]
 REGIONS = ["R1", "R2", "R3", "R4", "R5"]
