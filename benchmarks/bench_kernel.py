@@ -25,16 +25,17 @@ def case_mix(k: int = N_GROUPS, seed: int = 0):
 
 
 def kernel_args(members, rate, frequency, sigma, cap, method, n_sim=1, n_cell=1, k=N_GROUPS):
-    """Keyword arguments of ``simulate_cells`` for ``n_cell`` identical cells."""
+    """Keyword arguments of ``simulate_cells`` for ``n_cell`` identical cells (the kernel's
+    inputs built here, in setup, as a run builds them once)."""
     probs, tariff = case_mix(k)
     ap, ai = build_alias_table(probs)
-    return dict(
-        seed=1, sims=np.arange(n_sim), cell_key=np.arange(n_cell),
-        members=np.full(n_cell, members), rate=np.full((n_sim, n_cell), rate),
-        frequency=np.full(n_cell, frequency), dispersion=np.ones(n_cell), mix=np.zeros(n_cell, int),
-        alias_prob=ap[None], alias_index=ai[None], n_groups=np.array([k]),
-        tariff=np.broadcast_to(tariff, (n_cell, k)), sigma=np.full(n_cell, sigma),
-        cap=np.full(n_cell, cap), method=np.full(n_cell, method))
+    inputs = K.kernel_inputs(
+        seed=1, cell_key=np.arange(n_cell), frequency=np.full(n_cell, frequency),
+        dispersion=np.ones(n_cell), mix=np.zeros(n_cell, int), alias_prob=ap[None],
+        alias_index=ai[None], n_groups=np.array([k]), tariff=np.broadcast_to(tariff, (n_cell, k)),
+        sigma=np.full(n_cell, sigma), cap=np.full(n_cell, cap), method=np.full(n_cell, method))
+    return dict(inputs=inputs, sims=np.arange(n_sim), rate=np.full((n_sim, n_cell), rate),
+                members=np.full(n_cell, members))
 
 
 def numpy_cell(rng, members, rate, frequency, dispersion, probs, tariff, sigma, cap):

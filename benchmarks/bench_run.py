@@ -110,8 +110,8 @@ def _warm_workers(client, params):
     """Import and load the kernels in every worker (what a long-running cluster has done)."""
     def go():
         import numpy as np
-        from jkn_risk.simulate import simulate_block
-        simulate_block(replace(params, n_sims=1), np.array([0]), threads=1)
+        from jkn_risk.simulate import prepare_run, simulate_block
+        simulate_block(prepare_run(replace(params, n_sims=1)), np.array([0]), threads=1)
         return True
     client.run(go)
 
@@ -160,11 +160,11 @@ def run_case(label, params, workdir: Path, workers: int, threads: int | None = N
 
 def warmup(params):
     """Compile / load every kernel once in this process (JIT-aware benchmarks)."""
-    from jkn_risk.simulate import simulate_block
+    from jkn_risk.simulate import prepare_run, simulate_block
     import numpy as np
 
-    simulate_block(replace(params, n_sims=1), np.array([0]))
-    simulate_block(replace(params, n_sims=1), np.array([0]), threads=1)
+    simulate_block(prepare_run(replace(params, n_sims=1)), np.array([0]))
+    simulate_block(prepare_run(replace(params, n_sims=1)), np.array([0]), threads=1)
 
 
 def main(argv=None):
