@@ -221,7 +221,13 @@ def report(results: Annotated[Path, typer.Argument(help="Results store (Zarr)")]
 
         ds = open_results(results)
         if json_:
-            print(metrics.to_json(metrics.risk_measures(ds)))
+            text = metrics.to_json(metrics.risk_measures(ds))
+            if "net_assets" in ds:
+                from jkn_risk.report.fund_metrics import fund_risk_measures
+
+                text = json.dumps({"risk_measures": json.loads(text),
+                                   "fund": fund_risk_measures(ds[["net_assets", "months_of_claims"]].compute())})
+            print(text)
             return
         folder = out_ or results.with_suffix("").parent / (results.stem + "_report")
         paths = render.render_report(ds, folder)

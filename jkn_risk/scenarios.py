@@ -95,6 +95,15 @@ def _views(params: Parameters, ds: xr.Dataset) -> xr.Dataset:
     for name in ("claims", "claims_uncapped", "members_over_cap", "events"):
         out[name] = ds[name].sum(["region", "care"]).load()
         out[name].attrs = dict(ds[name].attrs)
+    if "net_assets" in ds:  # the whole fund's balance (compartment rules differ by scenario)
+        net = ds["net_assets"].sum("compartment").load()
+        medical = ds["fund_medical_cost"].sum("compartment").load()
+        out["fund_net_assets"] = xr.Variable(("sim", "year"), net.values, {
+            "units": "IDR", "long_name": "net assets of the whole fund at year end"})
+        with np.errstate(divide="ignore", invalid="ignore"):
+            months = np.where(medical.values > 0, 12.0 * net.values / medical.values, np.nan)
+        out["fund_months_of_claims"] = xr.Variable(("sim", "year"), months, {
+            "units": "month", "long_name": "12 x net assets / medical cost of the year, whole fund"})
     return out
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json as _json
 import re
 from pathlib import Path
 
@@ -14,7 +15,8 @@ import pandas as pd
 import xarray as xr
 from markdown_it import MarkdownIt
 
-from . import plots
+from . import fund_plots, plots
+from .fund_metrics import fund_measures_frame, fund_risk_measures
 from .metrics import BOOT_SEED, LEVELS, N_BOOT, TOTAL, risk_measures, to_frame, to_json
 
 __all__ = ["render_report", "md_table", "md_to_html", "header_lines", "save_figure", "fmt_pct", "fmt_tn"]
@@ -144,6 +146,37 @@ _METHODS = """## Definitions and methods
 """
 
 
+def _fund_section(fund_ds: xr.Dataset, out: Path, dpi: int) -> tuple[list[Path], str, dict]:
+    """The fund's balance: risk measures per year, the first depletion year, three figures."""
+    m = fund_risk_measures(fund_ds)
+    df = fund_measures_frame(m)
+    t = pd.DataFrame({
+        "year": df["year"],
+        "P(net assets < 0)": [fmt_pct(p, s) for p, s in zip(df["p_negative"], df["p_negative_se"])],
+        "P(depleted by year end)": [fmt_pct(p, s) for p, s in zip(df["p_depleted_by"],
+                                                                    df["p_depleted_by_se"])],
+        "P(months of claims < 1.5)": [fmt_pct(p, s) for p, s in zip(df["p_months_below_1_5"],
+                                                                      df["p_months_below_1_5_se"])],
+        "P(months of claims > 6)": [fmt_pct(p, s) for p, s in zip(df["p_months_above_6"],
+                                                                    df["p_months_above_6_se"])],
+        f"VaR {100 * m['level']:g}% of -net assets [IDR tn]": [fmt_tn(x, s) for x, s in
+                                                             zip(df["var"], df["var_se"])],
+        f"TVaR {100 * m['level']:g}% [IDR tn]": [fmt_tn(x, s) for x, s in zip(df["tvar"], df["tvar_se"])],
+    })
+    dep = m["depletion"]
+    d = pd.DataFrame({"first year with net assets < 0": [str(y) for y in dep["year"]],
+                      "probability": [fmt_pct(p, s) for p, s in zip(dep["probability"], dep["se"])]})
+    paths = fund_plots.save_fund_figures(fund_ds, out)
+    figs = "".join(f"![{p.stem}]({p.name})\n\n" for p in paths)
+    md = ("## The fund's balance\n\nNet assets carried from year to year (opening net assets, "
+          "contributions, medical and administration cost, investment income, injections and the "
+          "management rules of the config). Months of claims = 12 x net assets at year end / medical "
+          "cost of the year; PP 84/2015 asks for 1.5 to 6. Monte Carlo standard errors in brackets.\n\n"
+          f"{md_table(t)}\nFirst depletion year (the first year end with negative net assets, even if "
+          f"the fund recovers later):\n\n{md_table(d)}\n{figs}")
+    return paths, md, m
+
+
 def render_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N_BOOT, seed: int = BOOT_SEED,
                   dpi: int = 150) -> list[Path]:
     """Write the risk report of a results Dataset.
@@ -171,6 +204,8 @@ def render_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N_BOOT, 
     if "scenario" in ds.dims:
         first = ds["scenario"].values[0]
         ds, note = ds.sel(scenario=first), f"\n> Scenario `{first}` of a stress dataset.\n"
+    fund_vars = [v for v in ("net_assets", "months_of_claims", "fund_medical_cost") if v in ds]
+    fund_ds = ds[fund_vars].compute() if "net_assets" in ds else None
     keep = [v for v in ("surplus", "surplus_compartment", "income_compartment", "medical_cost_compartment",
                         "expected_surplus_compartment", "regional_government_share") if v in ds]
     ds = ds[keep].compute()
@@ -214,10 +249,20 @@ def render_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N_BOOT, 
           f"## Summary, {last}\n", _summary(df, last), "## Figures\n"]
     for name, _, caption in figures:
         md.append(f"![{caption}]({name})\n\n*{caption}*\n")
+    if fund_ds is not None:
+        fund_paths, fund_md, fund_m = _fund_section(fund_ds, out, dpi)
+        paths += fund_paths
+        (out / "fund_measures.json").write_text(_json.dumps(fund_m, indent=2), encoding="utf-8")
+        paths.append(out / "fund_measures.json")
+        md.append(fund_md)
     md.append("## Risk measures by compartment and year\n")
     comps = [str(c) for c in measures["compartment"].values]
     for c in ([TOTAL] if TOTAL in comps else []) + [c for c in comps if c != TOTAL]:
         md.append(_compartment_tables(df, c))
+    from .sensitivity import report_section  # Sobol attribution, when `jkn-risk sensitivity` wrote here
+    attribution = report_section(out)
+    if attribution:
+        md.append(attribution)
     md.append(_METHODS.format(n_boot=n_boot, seed=seed))
     if ds.attrs.get("config_yaml"):
         md.append(f"## Appendix: resolved configuration\n\n```yaml\n{ds.attrs['config_yaml'].rstrip()}\n```\n")

@@ -20,7 +20,11 @@ from .metrics import BOOT_SEED, N_BOOT, TOTAL, _records, bootstrap_var_tvar, var
 from .plots import TRILLION
 from .render import fmt_pct, fmt_tn, header_lines, md_table, md_to_html, save_figure
 
-__all__ = ["compare_scenarios", "tornado_chart", "pd_comparison_chart", "render_stress_report", "to_json"]
+__all__ = ["compare_scenarios", "compare_fund", "tornado_chart", "pd_comparison_chart",
+           "render_stress_report", "to_json"]
+
+#: PP 84/2015's floor for the fund's net assets [months of claims].
+MIN_MONTHS = 1.5
 
 VAR_LEVEL = 0.995
 
@@ -238,6 +242,59 @@ def _year_pivot(df: pd.DataFrame, compartment: str) -> str:
     return md_table(t)
 
 
+def compare_fund(ds: xr.Dataset) -> pd.DataFrame:
+    """The whole fund's balance by scenario, paired against the base (first scenario).
+
+    Per scenario: P(net assets < 0 at the end of each year), P(net assets < 0 at some year end by
+    the last year), P(months of claims >= 1.5 at every year end), each with its binomial SE, and
+    the change against the base with the SE of the paired difference (the per-simulation
+    difference of the indicators, common random numbers), plus the mean final net assets.
+    """
+    net = ds["fund_net_assets"].transpose("scenario", "sim", "year").values
+    months = ds["fund_months_of_claims"].transpose("scenario", "sim", "year").values
+    years = [int(y) for y in ds["year"].values]
+    n = net.shape[1]
+    indicators = {f"p_negative_{y}": net[:, :, i] < 0 for i, y in enumerate(years)}
+    indicators[f"p_depleted_by_{years[-1]}"] = (net < 0).any(axis=2)
+    indicators[f"p_months_ge_{MIN_MONTHS:g}_through_{years[-1]}"] = (months >= MIN_MONTHS).all(axis=2)
+    rows = []
+    for k, name in enumerate(str(s) for s in ds["scenario"].values):
+        row = {"scenario": name, "mean_final_net_assets": float(net[k, :, -1].mean()),
+               "mean_final_net_assets_se": float(net[k, :, -1].std(ddof=1) / np.sqrt(n))}
+        for key, x in indicators.items():
+            p = x[k].mean()
+            d = x[k].astype(float) - x[0].astype(float)
+            row[key] = float(p)
+            row[f"{key}_se"] = float(np.sqrt(p * (1 - p) / n))
+            row[f"{key}_diff"] = float(d.mean())
+            row[f"{key}_diff_se"] = float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _fund_table(f: pd.DataFrame, last: int) -> str:
+    dep, keep = f"p_depleted_by_{last}", f"p_months_ge_{MIN_MONTHS:g}_through_{last}"
+    t = pd.DataFrame({
+        "scenario": f["scenario"],
+        f"P(net assets < 0 by {last})": [fmt_pct(p, s) for p, s in zip(f[dep], f[f"{dep}_se"])],
+        "Δ vs base (paired SE)": [fmt_pct(d, s, sign=True) for d, s in
+                                  zip(f[f"{dep}_diff"], f[f"{dep}_diff_se"])],
+        f"P(months of claims ≥ {MIN_MONTHS:g} every year to {last})": [
+            fmt_pct(p, s) for p, s in zip(f[keep], f[f"{keep}_se"])],
+        "Δ vs base (paired SE) ": [fmt_pct(d, s, sign=True) for d, s in
+                                   zip(f[f"{keep}_diff"], f[f"{keep}_diff_se"])],
+        f"mean net assets end {last} [IDR tn]": [fmt_tn(m, s) for m, s in
+                                                  zip(f["mean_final_net_assets"],
+                                                      f["mean_final_net_assets_se"])],
+    })
+    ok = f[(f[keep] - 2 * f[f"{keep}_se"] >= 0.95) & (f.index > 0)]["scenario"].tolist()
+    verdict = (f"Scenarios keeping months of claims ≥ {MIN_MONTHS:g} through {last} with probability "
+               f"at least 95% (2 SE): {', '.join(f'`{s}`' for s in ok)}." if ok else
+               f"No scenario keeps months of claims ≥ {MIN_MONTHS:g} through {last} with probability "
+               "95% (2 SE).")
+    return md_table(t) + "\n" + verdict + "\n"
+
+
 def render_stress_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N_BOOT,
                          seed: int = BOOT_SEED, dpi: int = 150) -> list[Path]:
     """Write the stress report: ``stress_tornado.png``, ``stress_pd.png``, ``stress.json`` (every year),
@@ -260,6 +317,8 @@ def render_stress_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    fund = (compare_fund(ds[["fund_net_assets", "fund_months_of_claims"]].compute())
+            if "fund_net_assets" in ds else None)
     ds = ds[["surplus_compartment"]].compute()
     df_all = compare_scenarios(ds, "all", n_boot=n_boot, seed=seed)
     df_cum = compare_scenarios(ds, "cumulative", n_boot=n_boot, seed=seed)
@@ -289,6 +348,15 @@ def render_stress_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N
           f"## Cumulative over {df_cum['year'].iloc[0]}\n", _by_compartment(df_cum),
           f"## Probability of deficit by year, {'whole fund' if comp == TOTAL else comp} "
           "(change against the base in brackets)\n", _year_pivot(df_all, comp)]
+    if fund is not None:
+        last_year = int(ds["year"].values[-1])
+        md += [f"## The fund's balance to {last_year}\n",
+               "Net assets carried year by year in each simulation (the config's `fund:` block and "
+               "its management rules). Changes against the base are paired simulation by simulation.\n",
+               _fund_table(fund, last_year)]
+        fund_path = out / "stress_fund.json"
+        fund_path.write_text(json.dumps(_records(fund), indent=1), encoding="utf-8")
+        paths.append(fund_path)
     text = "\n".join(md)
     md_path, html_path = out / "stress_report.md", out / "stress_report.html"
     md_path.write_text(text, encoding="utf-8")
