@@ -34,6 +34,8 @@ _numba_cache.install()
 
 __all__ = [
     "stream_key",
+    "stream_prefix",
+    "stream_key_from",
     "seed_state",
     "next_u64",
     "next_uniform",
@@ -83,12 +85,23 @@ def stream_key(tag, seed, a, b, c):
     every word and on their order. Inputs may be any integer type; negative values are
     reinterpreted as two's complement.
     """
+    return stream_key_from(stream_prefix(tag, seed, a, b), c)
+
+
+@njit(inline="always", cache=True)
+def stream_prefix(tag, seed, a, b):
+    """The state of :func:`stream_key` after its first four words: a loop over many values of
+    the last word (one stream per case group) hashes the four once."""
     h = _mix64(uint64(tag) + _GOLDEN)
     h = _mix64(h + _GOLDEN + uint64(seed))
     h = _mix64(h + _GOLDEN + uint64(a))
-    h = _mix64(h + _GOLDEN + uint64(b))
-    h = _mix64(h + _GOLDEN + uint64(c))
-    return h
+    return _mix64(h + _GOLDEN + uint64(b))
+
+
+@njit(inline="always", cache=True)
+def stream_key_from(prefix, c):
+    """``stream_key(tag, seed, a, b, c)`` from ``stream_prefix(tag, seed, a, b)``."""
+    return _mix64(prefix + _GOLDEN + uint64(c))
 
 
 @njit(inline="always", cache=True)

@@ -25,7 +25,7 @@ from jkn_risk.kernels.amounts import EVENT_BATCH, scaled_amounts
 from jkn_risk.kernels.lognormal import lognormal_batch
 from jkn_risk.kernels.alias import alias_probabilities
 from jkn_risk.kernels.sampling import gamma, poisson_monotone
-from jkn_risk.rng import LANES, TAG_CLAIMS, seed_lanes, seed_state, stream_key
+from jkn_risk.rng import LANES, TAG_CLAIMS, seed_lanes, seed_state, stream_key_from, stream_prefix
 
 __all__ = ["GROUP_BLOCK", "NOISE_BLOCK", "collective_cell", "group_probabilities"]
 
@@ -67,11 +67,12 @@ def collective_cell(key, seed, sim, ckey, m, lam, freq, disp, mx, c, n_groups, g
     # Poisson splitting: independent N_g ~ Poisson(mean p_g), each from its own stream by a
     # sampler monotone in the mean, so a scenario that scales the mean moves each N_g a little
     # instead of reshuffling the whole split (common random numbers).
+    prefix = stream_prefix(TAG_CLAIMS, seed, sim, ckey)  # the streams (seed, sim, cell, block)
     for g in range(ng):
         mu = mean * group_prob[mx, g]
         if mu <= 0.0:
             continue
-        s0, s1, s2, s3 = seed_state(stream_key(TAG_CLAIMS, seed, sim, ckey, GROUP_BLOCK + g))
+        s0, s1, s2, s3 = seed_state(stream_key_from(prefix, GROUP_BLOCK + g))
         n, s0, s1, s2, s3 = poisson_monotone(mu, s0, s1, s2, s3)
         if n == 0:
             continue
@@ -81,7 +82,7 @@ def collective_cell(key, seed, sim, ckey, m, lam, freq, disp, mx, c, n_groups, g
             cost += n * t
         else:
             # The group's i-th event always gets the i-th noise of the group's noise stream.
-            noise_key = stream_key(TAG_CLAIMS, seed, sim, ckey, NOISE_BLOCK + g)
+            noise_key = stream_key_from(prefix, NOISE_BLOCK + g)
             seed_lanes(noise_key, lanes, 0)
             s0, s1, s2, s3 = seed_state(noise_key)
             tz[: min(EVENT_BATCH, n)] = float(t)  # O(events), not O(groups x batch)
