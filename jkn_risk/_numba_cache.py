@@ -3,8 +3,8 @@
 Numba (0.68) keys a cached function by the hash of *its own* source file only. A kernel that
 inlines a function from another file (the claims driver calls ``sampling``, ``lognormal``,
 ``rng``...) keeps its stale machine code after that other file changes; a stale cached kernel
-that links against a changed helper can crash the process (a segfault on Dask workers was seen,
-https://github.com/numba/numba/issues/1833 is the upstream issue).
+that links against a changed helper can crash the process (upstream:
+https://github.com/numba/numba/issues/1833).
 
 :func:`install` puts one locator class per stock Numba locator in front of Numba's list. Each
 applies only to files inside this package, finds the same cache folder as the stock one, and

@@ -35,11 +35,11 @@ __all__ = ["plan_blocks", "auto_block_size", "estimate_seconds_per_sim", "run", 
 
 log = logging.getLogger(__name__)
 
-#: Cost model for :func:`auto_block_size` (one core of the 2-vCPU development VM, whole
-#: ``simulate_block`` calls, 2026-11-26): seconds per simulated event (individual mode, or
-#: collective with cost noise), per case group per cell (collective without noise) and per cell.
-#: The baseline (``configs/jkn2014.yaml``) measured 2.38 s per individual simulation (100 M IDR
-#: cap, cost noise 0.3; 350 M events) and 0.042 s per collective one (648 K group-cells);
+#: Cost model for :func:`auto_block_size` (one core of a 2-vCPU machine, whole ``simulate_block``
+#: calls): seconds per simulated event (individual mode, or collective with cost noise), per case
+#: group per cell (collective without noise) and per cell. Fitted to the baseline
+#: (``configs/jkn2014.yaml``): about 2.4 s per individual simulation (100 M IDR cap, cost noise
+#: 0.3; 350 M events) and 0.04 s per collective one (648 K group-cells);
 #: ``benchmarks/bench_run.py`` prints the model's estimate beside each measured run.
 COST_PER_EVENT = 6.5e-9
 COST_PER_GROUP = 5.5e-8

@@ -66,9 +66,8 @@ def _assert_same_bits(actual: xr.Dataset, expected: xr.Dataset) -> None:
         samples = np.concatenate([x for x in params.ibnr_samples if x is not None])
         lines.append("ibnr bootstrap samples now: sha1 "
                      + hashlib.sha1(samples.tobytes()).hexdigest()[:12])
-        lines.append("if no rerun reproduces this, check the machine: python "
-                     "scripts/check_machine.py 120 (a faulty host divider caused such failures "
-                     "on 2026-11-26)")
+        lines.append("a failure here is a bug until the machine is shown faulty: python "
+                     "scripts/check_machine.py 120")
         raise AssertionError(f"{err}\n" + "\n".join(lines)) from None
 
 
