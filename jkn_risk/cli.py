@@ -278,6 +278,114 @@ def stress(base: ConfigArg,
     _guard(go)
 
 
+# --------------------------------------------------------------------------- backtest
+@app.command()
+def backtest(config: ConfigArg,
+             actuals: Annotated[Path, typer.Option(help="Actuals CSV: year,variable,value[,compartment]")],
+             sims: Annotated[Optional[int], typer.Option(help="Simulations per origin (default: config)")] = None,
+             out_: Annotated[Optional[Path], typer.Option("--out", help="Folder for figures, Markdown, JSON")] = None,
+             json_: Annotated[bool, typer.Option("--json", help="Print records and summary as JSON")] = False,
+             results: Annotated[Optional[Path], typer.Option(help="Score this results store instead of running")] = None,
+             origin: Annotated[Optional[list[int]], typer.Option(
+                 help="Base year to project from (repeatable); configs from --origins")] = None,
+             origins: Annotated[Optional[Path], typer.Option(
+                 help="Origins registry (default: origins.yaml next to CONFIG)")] = None,
+             set_: SetOpt = None):
+    """Score the model's distributions against published actuals: quantiles, PIT, coverage, CRPS."""
+
+    def go():
+        from jkn_risk.finance import compartment_labels
+        from jkn_risk.report.actuals import NATIONAL, ActualsError, read_actuals
+        from jkn_risk.report.origins import OriginError, origin_results, plan_origins
+
+        if sims is not None and results is not None:
+            raise UserError("--sims: not used with --results (the store has its own simulations)")
+        if sims is not None and sims < 2:
+            raise UserError(f"--sims: must be at least 2 (got {sims})")
+        overrides = list(set_ or []) + ([f"simulation.n_sims={sims}"] if sims is not None else [])
+        try:
+            base = _load(config, overrides)
+            plan = plan_origins(config, base.base_year, origin, origins)
+            if results is not None and len(plan) > 1:
+                raise UserError("--results: one store scores one origin (give at most one --origin)")
+            cfgs = [base if o.config.resolve() == config.resolve() else _load(o.config, overrides)
+                    for o in plan]
+            for o, c in zip(plan, cfgs):
+                if c.base_year != o.year:
+                    raise UserError(f"{o.config}: base year {c.base_year}, registered as origin {o.year}")
+            acts = read_actuals(actuals, years=sorted({y for c in cfgs for y in c.years}))
+            problems = [f"{a.source}: compartment {a.compartment!r} is not in {c.name}'s compartments "
+                        f"({', '.join(labels)})"
+                        for c in cfgs
+                        for labels in [compartment_labels(c.policy.compartments, c.regions, c.segments)]
+                        for a in acts
+                        if a.year in c.years and a.compartment not in (NATIONAL, *labels)]
+            if problems:
+                raise ActualsError(problems)
+            result = _score_origins(plan, cfgs, acts, results, out_, origin_results)
+        except (ActualsError, OriginError) as exc:
+            raise UserError(str(exc)) from None
+        result["actuals"] = str(actuals)
+        if out_ is not None:
+            from jkn_risk.report.backtest_report import write_outputs
+
+            write_outputs(out_, result)
+        if json_:
+            print(json.dumps({"records": result["records"], "summary": result["summary"]}, indent=1))
+        else:
+            _print_backtest(result)
+        if out_ is not None:
+            err.print(f"back-test report: {out_}")
+
+    _guard(go)
+
+
+def _score_origins(plan, cfgs, acts, store, workdir, origin_results) -> dict:
+    """Run (or read) each origin and score the actuals against it."""
+    from jkn_risk.report.backtest import score_actuals, summarise
+
+    records, skipped, fans, runs = [], [], [], []
+    for o, c in zip(plan, cfgs):
+        ds = origin_results(c, store=store, workdir=workdir)
+        r, s, f = score_actuals(ds, acts, origin=o.year)
+        records += r
+        skipped += s
+        fans += f
+        runs.append({"year": o.year, "config": str(o.config), "n_sims": int(ds.sizes["sim"]),
+                     "note": o.note})
+    summary = summarise(records, skipped)
+    summary["runs"] = runs
+    return {"records": records, "summary": summary, "fans": fans, "origins": runs}
+
+
+def _print_backtest(result: dict) -> None:
+    from jkn_risk.report.backtest import format_value
+
+    t = Table(title="Back-test: published actuals in the model's distribution")
+    for col in ("origin", "year", "variable", "actual", "q05", "median", "q95", "PIT", "in 50%",
+                "in 90%", "CRPS"):
+        t.add_column(col, justify="left" if col == "variable" else "right")
+    for r in result["records"]:
+        f = lambda x, var=r["variable"]: format_value(var, x)  # noqa: E731
+        name = r["variable"] + ("" if r["compartment"] == "national" else f" ({r['compartment']})")
+        t.add_row(str(r["origin"]), str(r["year"]), name, f(r["actual"]), f(r["q05"]), f(r["q50"]),
+                  f(r["q95"]), f"{r['pit']:.3f}", "yes" if r["covered_50"] else "no",
+                  "yes" if r["covered_90"] else "no", f(r["crps"]))
+    out.print(t)
+    s = result["summary"]
+    if s["n_records"]:
+        c50, c90 = s["coverage_50"], s["coverage_90"]
+        out.print(f"coverage: 50% band {c50['covered']}/{c50['n']}, 90% band {c90['covered']}/{c90['n']}; "
+                  f"mean PIT {s['mean_pit']:.3f}")
+    for run_ in s["runs"]:
+        out.print(f"origin {run_['year']}: {run_['config']} ({run_['n_sims']:,} simulations)"
+                  + (f"; {run_['note']}" if run_["note"] else ""), markup=False)
+    for k in s["skipped"]:
+        out.print(f"not scored: {k['source']}: {k['reason']}", markup=False)
+    for note in s["notes"]:
+        out.print(f"note: {note}", markup=False)
+
+
 # --------------------------------------------------------------------------- warmup
 @app.command()
 def warmup():

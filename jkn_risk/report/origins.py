@@ -1,0 +1,150 @@
+"""Back-test origins: which config projects from which base year, and each origin's results.
+
+A rolling-origin back-test scores the same actuals from several base years. The registry is a
+small YAML file (``configs/backtest/origins.yaml``)::
+
+    origins:
+      2014: {config: jkn2014_enacted.yaml, note: "..."}
+      2018: {config: ../jkn2018_segments.yaml, note: "..."}
+
+with config paths relative to the registry. Results come from the public pipeline
+(``load_config`` -> ``build_parameters`` -> ``orchestrate.run`` -> ``open_results``) into a
+temporary store, or from a store the user ran before (``--results``).
+"""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import xarray as xr
+import yaml
+
+__all__ = ["Origin", "OriginError", "load_origins", "plan_origins", "origin_results", "NEEDED"]
+
+#: The store variables :func:`jkn_risk.report.backtest.model_series` reads (those present are loaded).
+NEEDED = ("income_compartment", "medical_cost_compartment", "members", "members_drawn", "net_assets")
+
+
+class OriginError(Exception):
+    """A problem with the origins registry or an origin's results (reported in one line)."""
+
+
+@dataclass(frozen=True)
+class Origin:
+    """A back-test origin: its base year, its config, and caveats to print with its scores."""
+
+    year: int
+    config: Path
+    note: str = ""
+
+
+def load_origins(path: str | Path) -> dict[int, Origin]:
+    """Read an origins registry.
+
+    Raises
+    ------
+    OriginError
+        File missing or unreadable, not ``origins: {YEAR: {config: PATH[, note: TEXT]}}``, or a
+        config that does not exist; the message names the file and the key.
+    """
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise OriginError(f"{path}: origins registry not found (pass --origins FILE)") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise OriginError(f"{where}: YAML syntax error: {getattr(exc, 'problem', exc)}") from None
+    table = data.get("origins") if isinstance(data, dict) else None
+    if not isinstance(table, dict) or not table:
+        raise OriginError(f"{path}: expected a mapping 'origins: {{YEAR: {{config: PATH}}}}'")
+    out = {}
+    for year, entry in table.items():
+        if not isinstance(year, int):
+            raise OriginError(f"{path}: origins.{year}: the key must be a base year")
+        if not isinstance(entry, dict) or not isinstance(entry.get("config"), str) \
+                or set(entry) - {"config", "note"}:
+            raise OriginError(f"{path}: origins.{year}: expected {{config: PATH, note: TEXT}}")
+        config = (path.parent / entry["config"]).resolve()
+        if not config.exists():
+            raise OriginError(f"{path}: origins.{year}.config: file not found: {config}")
+        out[year] = Origin(year, config, str(entry.get("note", "")).strip())
+    return out
+
+
+def plan_origins(config: Path, base_year: int, years: list[int] | None,
+                 registry: Path | None) -> list[Origin]:
+    """The origins to score: the config's own base year, or each year asked for.
+
+    Parameters
+    ----------
+    config : Path
+        The config on the command line; it serves its own base year.
+    base_year : int
+        Its base year.
+    years : list of int, optional
+        ``--origin`` years (None or empty: just ``base_year``).
+    registry : Path, optional
+        Origins registry; default ``origins.yaml`` next to ``config``. Read only when a year
+        other than ``base_year`` is asked for, or to find the base year's note.
+    """
+    registry = registry or config.parent / "origins.yaml"
+    known = load_origins(registry) if (set(years or []) - {base_year}) or registry.exists() else {}
+    out = []
+    for year in sorted(set(years or [base_year])):
+        if year == base_year:
+            note = known[year].note if year in known and known[year].config == config.resolve() else ""
+            out.append(Origin(year, config, note))
+        elif year in known:
+            out.append(known[year])
+        else:
+            have = ", ".join(map(str, sorted({base_year, *known})))
+            raise OriginError(f"--origin {year}: no config for that base year in {registry} "
+                              f"(origins: {have})")
+    return out
+
+
+def origin_results(cfg, *, store: Path | None = None, workdir: Path | None = None) -> xr.Dataset:
+    """The results of one origin, in memory (only :data:`NEEDED`).
+
+    Parameters
+    ----------
+    cfg : jkn_risk.config.Config
+        The origin's config (with any ``--sims`` override applied).
+    store : Path, optional
+        A results store of this config (``jkn-risk run``); its ``config_name`` and years must
+        match ``cfg``. Default: run ``cfg`` (serially, no progress bar) into a temporary store
+        under ``workdir`` (default: the system's temporary folder), removed afterwards.
+
+    Raises
+    ------
+    OriginError
+        A store of another config or other years.
+    """
+    from jkn_risk.results import open_results
+
+    if store is not None:
+        ds = open_results(store)
+        name = str(ds.attrs.get("config_name", ""))
+        if name != cfg.name:
+            raise OriginError(f"{store}: results of config {name!r}, not of {cfg.name!r}")
+        years = [int(y) for y in ds["year"].values]
+        if years != list(cfg.years):
+            raise OriginError(f"{store}: years {years[0]}-{years[-1]} differ from the config's "
+                              f"{cfg.years[0]}-{cfg.years[-1]}")
+        return ds[[v for v in NEEDED if v in ds]].load()
+
+    from jkn_risk.orchestrate import run
+    from jkn_risk.parameters import build_parameters
+
+    params = build_parameters(cfg)
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="backtest-", dir=workdir) as tmp:
+        path = run(params, Path(tmp) / f"{cfg.name}.zarr", workers=0, progress=False)
+        ds = open_results(path)
+        out = ds[[v for v in NEEDED if v in ds]].load()  # before the store goes
+        ds.close()
+    return out
