@@ -386,6 +386,64 @@ def _print_backtest(result: dict) -> None:
         out.print(f"note: {note}", markup=False)
 
 
+# --------------------------------------------------------------------------- sensitivity
+@app.command()
+def sensitivity(config: ConfigArg,
+                sims: Annotated[Optional[int], typer.Option(
+                    help="Base sample size N (default: config n_sims); (k + 2) N simulations for k groups")] = None,
+                out_: Annotated[Path, typer.Option("--out", help="Output folder")] = Path("results/sensitivity"),
+                json_: Annotated[bool, typer.Option("--json", help="Print the indices as JSON")] = False,
+                years: Annotated[Optional[list[int]], typer.Option(
+                    "--years", help="Projection year to attribute (repeatable; default: all)")] = None,
+                set_: SetOpt = None):
+    """Sobol attribution: first-order and total indices of each driver, IBNR and the claims process
+    for the national surplus and claim ratio (pick-freeze on the keyed streams)."""
+
+    def go():
+        if sims is not None and sims < 2:
+            raise UserError(f"--sims: must be at least 2 (got {sims})")
+        from jkn_risk.parameters import build_parameters
+        from jkn_risk.report.sensitivity import (evaluation_count, sobol_indices, stream_groups,
+                                                 write_sensitivity)
+        from jkn_risk.simulate import prepare_run
+
+        cfg = _load(config, set_)
+        bad = [y for y in years or [] if y not in cfg.years]
+        if bad:
+            raise UserError(f"--years: {bad[0]} is not a projection year of {cfg.name} "
+                            f"({cfg.years[0]}-{cfg.years[-1]})")
+        run_ = prepare_run(build_parameters(cfg))
+        n = sims if sims is not None else run_.params.n_sims
+        groups = stream_groups(run_)
+        total = evaluation_count(n, len(groups))
+        err.print(f"sensitivity: {len(groups)} groups ({', '.join(groups)}), N = {n:,}: {total:,} simulations",
+                  markup=False, highlight=False)
+        from rich.progress import Progress
+
+        with Progress(console=err, transient=True, disable=json_ or not err.is_terminal) as bar:
+            task = bar.add_task("simulating", total=total)
+            result = sobol_indices(run_, n, years=sorted(set(years)) if years else None, groups=groups,
+                                   progress=lambda done: bar.update(task, completed=done))
+        write_sensitivity(result, out_)
+        if json_:
+            print(result.to_json())
+            return
+        for rec in result.records():
+            if rec["year"] != result.years[-1]:
+                continue
+            t = Table(title=f"Sobol indices: {rec['target']} {rec['year']} ({100 * result.conf_level:g}% CI)")
+            for col in ("driver", "S1", "S1 CI", "ST", "ST CI"):
+                t.add_column(col, justify="left" if col == "driver" else "right")
+            f = lambda x: "" if x is None else f"{x:.3f}"  # noqa: E731
+            for i in sorted(rec["indices"], key=lambda i: -(i["ST"] if i["ST"] is not None else -1)):
+                t.add_row(i["driver"], f(i["S1"]), f"[{f(i['S1_ci'][0])}, {f(i['S1_ci'][1])}]", f(i["ST"]),
+                          f"[{f(i['ST_ci'][0])}, {f(i['ST_ci'][1])}]")
+            out.print(t)
+        err.print(f"sensitivity: {out_}")
+
+    _guard(go)
+
+
 # --------------------------------------------------------------------------- warmup
 @app.command()
 def warmup():

@@ -259,10 +259,9 @@ def render_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N_BOOT, 
     comps = [str(c) for c in measures["compartment"].values]
     for c in ([TOTAL] if TOTAL in comps else []) + [c for c in comps if c != TOTAL]:
         md.append(_compartment_tables(df, c))
-    from .sensitivity import report_section  # Sobol attribution, when `jkn-risk sensitivity` wrote here
-    attribution = report_section(out)
-    if attribution:
-        md.append(attribution)
+    attribution = out / "sensitivity_section.md"  # Sobol indices: `jkn-risk sensitivity` wrote here
+    if (out / "sensitivity.json").is_file() and attribution.is_file():
+        md.append(attribution.read_text(encoding="utf-8"))
     md.append(_METHODS.format(n_boot=n_boot, seed=seed))
     if ds.attrs.get("config_yaml"):
         md.append(f"## Appendix: resolved configuration\n\n```yaml\n{ds.attrs['config_yaml'].rstrip()}\n```\n")
