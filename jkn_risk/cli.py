@@ -49,6 +49,11 @@ def _user_errors():
         kinds.append(ResultsError)
     except ImportError:  # pragma: no cover
         pass
+    try:
+        from jkn_risk.orchestrate import SchedulerError
+        kinds.append(SchedulerError)
+    except ImportError:  # pragma: no cover
+        pass
     return tuple(kinds)
 
 
@@ -65,6 +70,20 @@ def _guard(fn):
 
 def _load(config: Path, overrides):
     return load_config(config, overrides)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from jkn_risk import __version__
+
+        print(f"jkn-risk {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                                help="Print the version and exit")] = False):
+    """jkn_risk: a stochastic Monte Carlo risk engine for JKN's fund."""
 
 
 # --------------------------------------------------------------------------- validate
@@ -145,10 +164,12 @@ def project(config: ConfigArg, set_: SetOpt = None,
 def reserve(triangle: Annotated[Path, typer.Argument(help="Claim triangle CSV (long or wide)")],
             bootstrap: Annotated[int, typer.Option(help="ODP bootstrap replicates (0: none)")] = 0,
             seed: Annotated[int, typer.Option(help="Bootstrap seed")] = 0,
-            hat_adj: Annotated[bool, typer.Option("--hat-adj/--no-hat-adj")] = True,
+            hat_adj: Annotated[bool, typer.Option(
+                "--hat-adj/--no-hat-adj",
+                help="Adjust the bootstrap residuals by the hat matrix (else by degrees of freedom)")] = True,
             process: Annotated[str, typer.Option(help="gamma | odp | none")] = "gamma",
             sigma_interpolation: Annotated[str, typer.Option(help="mack | log-linear")] = "log-linear",
-            json_: Annotated[bool, typer.Option("--json")] = False):
+            json_: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False):
     """Chain-ladder, Mack and ODP bootstrap reserving of a claim triangle."""
 
     def go():
@@ -176,16 +197,20 @@ def run(config: ConfigArg,
         out_: Annotated[Path, typer.Option("--out", help="Results store (Zarr)")] = Path("results/run.zarr"),
         sims: Annotated[Optional[int], typer.Option(help="Number of simulations (default: config)")] = None,
         seed: Annotated[Optional[int], typer.Option(help="Seed (default: config)")] = None,
-        block_size: Annotated[Optional[int], typer.Option(help="Simulations per block")] = None,
-        workers: Annotated[Optional[int], typer.Option(help="0: serial; N: local worker processes")] = None,
-        scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address tcp://host:port")] = None,
+        block_size: Annotated[Optional[int], typer.Option(
+            help="Simulations per block (default: the config's, else about 10 s of work per block)")] = None,
+        workers: Annotated[Optional[int], typer.Option(help="0: serial, in this process (Numba threads); N: a local Dask cluster of N worker processes (default: one worker process per core)")] = None,
+        scheduler: Annotated[Optional[str], typer.Option(
+            help="Address of a running Dask scheduler, tcp://host:port (checked before anything is created)")] = None,
         resume: Annotated[bool, typer.Option(help="Continue an interrupted run")] = False,
         overwrite: Annotated[bool, typer.Option(help="Replace an existing store")] = False,
-        progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
+        progress: Annotated[bool, typer.Option(
+            help="Show progress on stderr (a bar on a terminal, a line per 10% otherwise)")] = True,
         performance_report: Annotated[Optional[Path], typer.Option(
             help="With Dask: write Dask's HTML performance report of the run to this file")] = None,
         set_: SetOpt = None):
-    """Monte Carlo run into a resumable Zarr store."""
+    """Monte Carlo run into a resumable Zarr store (Ctrl-C keeps the finished blocks; --resume
+    continues)."""
 
     def go():
         from jkn_risk.orchestrate import run as run_sims
@@ -198,14 +223,79 @@ def run(config: ConfigArg,
             overrides.append(f"simulation.seed={seed}")
         if block_size is not None:
             overrides.append(f"simulation.block_size={block_size}")
-        params = build_parameters(_load(config, overrides))
+        cfg = _load(config, overrides)
+        if scheduler is not None:  # before the IBNR bootstrap and before anything is created
+            from jkn_risk.orchestrate import check_scheduler
+
+            check_scheduler(scheduler)
+        with _status(progress, _preparing(cfg)):
+            params = build_parameters(cfg)
         path = run_sims(params, out_, workers=workers, scheduler=scheduler, resume=resume,
                         overwrite=overwrite, progress=progress,
                         performance_report=performance_report,
                         announce=lambda line: err.print(line, markup=False, highlight=False))
         err.print(f"results: {path}")
 
-    _guard(go)
+    try:
+        _guard(go)
+    except KeyboardInterrupt:
+        words = [config, "--out", out_] + _flags(sims=sims, seed=seed, block_size=block_size,
+                                                workers=workers, scheduler=scheduler, set_=set_)
+        err.print(_interrupted(out_, words), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(130) from None
+
+
+def _preparing(cfg) -> str:
+    """What the run does before its first simulation: the IBNR bootstrap, when there is one."""
+    boots = [(care, getattr(cfg.utilization, care).ibnr) for care in cfg.care_types]
+    boots = [(care, b) for care, b in boots if not isinstance(b, (int, float))]
+    if not boots:
+        return "preparing the run"
+    n = max(int(getattr(b, "n_boot", 0)) for _, b in boots)
+    return f"bootstrapping IBNR ({len(boots)} triangle{'s' if len(boots) > 1 else ''} x {n:,} replicates)"
+
+
+def _status(enabled: bool, text: str):
+    """A spinner with ``text`` on a terminal; one line otherwise."""
+    from contextlib import nullcontext
+
+    if not enabled:
+        return nullcontext()
+    if err.is_terminal:
+        return err.status(text)
+    err.print(f"{text} ...", markup=False, highlight=False)
+    return nullcontext()
+
+
+def _flags(**opts) -> list:
+    """Command-line words for the options given (``set_`` a list of --set values)."""
+    words: list = []
+    for name, value in opts.items():
+        if value is None:
+            continue
+        flag = "--set" if name == "set_" else "--" + name.replace("_", "-")
+        for v in (value if isinstance(value, list) else [value]):
+            words += [flag, v]
+    return words
+
+
+def _interrupted(store: Path, words: list) -> str:
+    """One line after Ctrl-C: the blocks kept and the exact command that continues the run."""
+    import shlex
+
+    from jkn_risk.results import completed_blocks, store_attrs
+
+    try:
+        attrs = store_attrs(store)
+        done = completed_blocks(store)
+    except Exception:  # no store (removed: nothing was finished) or not readable
+        return f"interrupted: no block was finished, nothing kept ({store} not written)"
+    n_sims, bs = int(attrs["n_sims"]), int(attrs["block_size"])
+    n_blocks = -(-n_sims // bs)
+    sims_done = sum(min(bs, n_sims - i * bs) for i in done)
+    command = shlex.join(["jkn-risk", "run", *map(str, words), "--resume"])
+    return (f"interrupted: {len(done)} of {n_blocks} blocks kept ({sims_done:,} of {n_sims:,} "
+            f"simulations) in {store}; continue with: {command}")
 
 
 # --------------------------------------------------------------------------- report / export
@@ -238,13 +328,14 @@ def report(results: Annotated[Path, typer.Argument(help="Results store (Zarr)")]
 
 @app.command()
 def export(results: Annotated[Path, typer.Argument(help="Results store (Zarr)")],
-           target: Annotated[Path, typer.Argument(help="netCDF file to write")]):
-    """Export a results store to netCDF (h5netcdf)."""
+           target: Annotated[Path, typer.Argument(help="netCDF file to write")],
+           overwrite: Annotated[bool, typer.Option(help="Replace an existing file")] = False):
+    """Export a results store to netCDF (needs h5netcdf: pip install -e ".[netcdf]")."""
 
     def go():
         from jkn_risk.results import export_netcdf
 
-        export_netcdf(results, target)
+        export_netcdf(results, target, overwrite=overwrite)
         err.print(f"wrote {target}")
 
     _guard(go)
@@ -256,8 +347,9 @@ def stress(base: ConfigArg,
            scenarios: Annotated[list[Path], typer.Argument(help="Scenario YAML files")],
            sims: Annotated[Optional[int], typer.Option(help="Simulations per scenario")] = None,
            out_: Annotated[Path, typer.Option("--out", help="Output folder")] = Path("results/stress"),
-           workers: Annotated[Optional[int], typer.Option(help="0: serial; N: worker processes")] = None,
-           scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address")] = None,
+           workers: Annotated[Optional[int], typer.Option(help="0: serial, in this process (Numba threads); N: a local Dask cluster of N worker processes (default: one worker process per core)")] = None,
+           scheduler: Annotated[Optional[str], typer.Option(
+               help="Address of a running Dask scheduler, tcp://host:port")] = None,
            resume: Annotated[bool, typer.Option(help="Continue an interrupted stress run")] = False,
            overwrite: Annotated[bool, typer.Option(help="Replace existing results")] = False,
            json_: Annotated[bool, typer.Option("--json", help="Print the comparison table as JSON")] = False,

@@ -9,11 +9,13 @@ overrides, validates against :mod:`jkn_risk.schema` and reads the CSV tables
 from __future__ import annotations
 
 import copy
+import difflib
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from jkn_risk.schema import (CARE_TYPES, BootstrapIBNR, Config, ConfigError, Shock,
                              schedule_annual, trend_index)
@@ -124,15 +126,64 @@ def apply_overrides(data: dict, overrides: list[str] | None) -> dict:
 _UNION_TAGS = {"fixed", "wage", "class", "float", "int", "str", "BootstrapIBNR", *FUND_UNION_TAGS}
 
 
-def _pydantic_problems(exc: ValidationError) -> list[tuple[str, str, Any]]:
+def _branches(tp) -> list:
+    """The model classes, ``dict`` and ``list`` types an annotation can be (Annotated,
+    Optional and unions unwrapped)."""
+    origin = get_origin(tp)
+    if origin is Annotated:
+        return _branches(get_args(tp)[0])
+    if origin in (Union, UnionType):
+        return [b for arg in get_args(tp) for b in _branches(arg)]
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [tp]
+    if origin in (dict, list, tuple):
+        return [tp]
+    return []
+
+
+def _known_keys(root: type[BaseModel], loc: tuple) -> list[str]:
+    """The keys a mapping at ``loc`` (pydantic's raw location, union tags included) accepts:
+    the fields of every model it can be; empty where that is not a model."""
+    kinds = [root]
+    for part in loc:
+        nxt = []
+        for t in kinds:
+            if isinstance(t, type) and issubclass(t, BaseModel):
+                if part in t.model_fields:
+                    nxt += _branches(t.model_fields[part].annotation)
+                elif part == t.__name__ or str(part) in _UNION_TAGS:
+                    nxt.append(t)  # a union branch's tag: stay on this model
+            elif get_origin(t) is dict:
+                nxt += _branches(get_args(t)[1])
+            elif get_origin(t) in (list, tuple) and isinstance(part, int):
+                nxt += [b for a in get_args(t) if a is not Ellipsis for b in _branches(a)]
+        if not nxt and str(part) in _UNION_TAGS:
+            continue  # a tag of a union of plain types (float | int): same place
+        kinds = nxt
+    return sorted({k for t in kinds if isinstance(t, type) and issubclass(t, BaseModel)
+                   for k in t.model_fields})
+
+
+def _suggest(word: str, known: list[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest known key (difflib), else empty."""
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _pydantic_problems(exc: ValidationError, root: type[BaseModel] | None = None
+                       ) -> list[tuple[str, str, Any]]:
     """One ``(key path, message, value)`` per pydantic error, union branch tags removed and
-    only the first error per key kept."""
-    problems, seen = [], set()
+    only the first error per key kept. Where one branch of a union went deeper into a mapping
+    (``ibnr: {n_boot: 5}``), the other branches' complaints about the mapping itself ("Input
+    should be a valid number") are dropped. An unknown key gets the closest known key of
+    ``root``'s schema at that place ("did you mean ...?")."""
+    root = Config if root is None else root
+    problems, seen, tagged = [], set(), set()
     for err in exc.errors():
         if isinstance(err.get("ctx", {}).get("error"), ConfigError):
             continue  # reported through its own problems
-        loc = [str(x) for x in err["loc"]]
-        loc = [p for p in loc if p not in _UNION_TAGS and not p.startswith(("function-", "constrained-"))
+        raw = [str(x) for x in err["loc"]]
+        loc = [p for p in raw if p not in _UNION_TAGS and not p.startswith(("function-", "constrained-"))
                and "[" not in p]
         path = ".".join(loc) or "(top level)"
         if path in seen:
@@ -143,11 +194,18 @@ def _pydantic_problems(exc: ValidationError) -> list[tuple[str, str, Any]]:
         if err["type"] == "missing":
             value, msg = _NOVALUE, "missing required key"
         elif err["type"] == "extra_forbidden":
-            msg = "unknown key"
+            hint = _suggest(raw[-1], _known_keys(root, tuple(err["loc"][:-1])))
+            msg = "unknown key" + hint
+            if hint:  # the key is the problem, not its value
+                value = _NOVALUE
+        if len(loc) < len(raw):
+            tagged.add(path)
         if isinstance(value, (dict, list)) and len(repr(value)) > 80:
             value = _NOVALUE
         problems.append((path, msg, value))
-    return problems
+    paths = [p for p, _, _ in problems]
+    return [(p, m, v) for p, m, v in problems
+            if not (p in tagged and any(q.startswith(p + ".") for q in paths))]
 
 
 def load_config_dict(data: dict) -> Config:
@@ -200,7 +258,7 @@ def validate_fund(data: Any, segments, regions, compartments: str = "pooled",
         fund = Fund.model_validate(data)
     except ValidationError as exc:
         problems = []
-        for path, msg, value in _pydantic_problems(exc):
+        for path, msg, value in _pydantic_problems(exc, Fund):
             parts = [p for p in path.split(".") if p not in FUND_UNION_TAGS and p != "(top level)"]
             problems.append((".".join(["fund", *parts]), msg, value))
         raise ConfigError(problems) from None

@@ -20,6 +20,9 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
+import socket
+import sys
 import time
 import uuid
 from contextlib import contextmanager, nullcontext
@@ -31,7 +34,8 @@ import numpy as np
 from jkn_risk import results
 from jkn_risk.codes import METHOD_COLLECTIVE
 
-__all__ = ["plan_blocks", "auto_block_size", "estimate_seconds_per_sim", "run", "run_block"]
+__all__ = ["plan_blocks", "auto_block_size", "estimate_seconds_per_sim", "run", "run_block",
+           "simulate_blocks", "check_scheduler", "SchedulerError"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,45 @@ TARGET_SECONDS = 10.0
 MIN_BLOCKS = 16
 #: Largest block output held in memory by a task [bytes].
 MAX_BLOCK_BYTES = 64 * 2**20
+#: Seconds to wait for a TCP connection to a scheduler before anything is created.
+SCHEDULER_CONNECT_TIMEOUT = 3.0
+
+
+class SchedulerError(Exception):
+    """A ``--scheduler`` address that is malformed or where no Dask scheduler answers (one line
+    for the user; nothing was created)."""
+
+
+_ADDRESS = re.compile(r"^(?:(?P<scheme>[a-z]+)://)?(?P<host>\[[0-9a-fA-F:.]+\]|[^\s:/\[\]]+)"
+                      r":(?P<port>\d{1,5})/?$")
+
+
+def check_scheduler(address: str, timeout: float = SCHEDULER_CONNECT_TIMEOUT) -> tuple[str, int]:
+    """Check a Dask scheduler address before a run creates anything; return ``(host, port)``.
+
+    The address must read ``tcp://host:port`` (``tls://`` too; without a scheme Dask assumes
+    ``tcp://``), and something must accept a TCP connection there within ``timeout`` seconds.
+
+    Raises
+    ------
+    SchedulerError
+        One line naming the address, what was tried and what to do.
+    """
+    m = _ADDRESS.match(str(address).strip())
+    if m is None or m["scheme"] not in (None, "tcp", "tls") or not 0 < int(m["port"]) < 65536:
+        raise SchedulerError(f"--scheduler {address!r}: not a Dask scheduler address; expected "
+                             "tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786")
+    host, port = m["host"].strip("[]"), int(m["port"])
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        why = ("nothing answered within " f"{timeout:g} s" if isinstance(exc, TimeoutError)
+               else (exc.strerror or str(exc) or type(exc).__name__).lower())
+        raise SchedulerError(f"--scheduler {address}: cannot connect to {host}:{port} ({why}); "
+                             "start a scheduler there (`dask scheduler --port "
+                             f"{port}`) or leave out --scheduler to run on this machine") from None
+    return host, port
 
 
 # --------------------------------------------------------------------------- planning
@@ -148,9 +191,47 @@ def _dask_block(prepared, store: str, index: int, start: int, stop: int,
 
 
 # --------------------------------------------------------------------------- progress
+class _Lines:
+    """Progress for a log or a pipe (stderr is not a terminal): a line at each phase and at
+    each tenth of the run, instead of a bar that only shows its last state."""
+
+    def __init__(self, total: int, done: int, label: str, stream=None):
+        self.total, self.done, self.label = total, done, label
+        self.stream = stream or sys.stderr
+        self.t0 = time.perf_counter()
+        self.next_tenth = done * 10 // max(total, 1) + 1
+
+    def _print(self, text: str) -> None:
+        print(f"{self.label}: {text}", file=self.stream, flush=True)
+
+    def phase(self, text: str) -> None:
+        self._print(text)
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        tenth = self.done * 10 // max(self.total, 1)
+        if tenth >= self.next_tenth:
+            self.next_tenth = tenth + 1
+            self._print(f"{self.done:,}/{self.total:,} sims ({100 * self.done / self.total:.0f}%) "
+                        f"in {time.perf_counter() - self.t0:,.1f} s")
+
+
+class _Quiet:
+    def phase(self, text: str) -> None:
+        pass
+
+    def advance(self, n: int) -> None:
+        pass
+
+
 def _progress_bar(enabled: bool, total: int, done: int, label: str):
+    """A context giving ``phase(text)`` (what the run does before its first block ends:
+    starting workers, loading the compiled kernels) and ``advance(n_sims)``: a rich bar on a
+    terminal, a line per tenth of the run otherwise."""
     if not enabled:
-        return nullcontext(None)
+        return nullcontext(_Quiet())
+    if not sys.stderr.isatty():
+        return nullcontext(_Lines(total, done, label))
     from rich.console import Console
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn,
                                TextColumn, TimeElapsedColumn, TimeRemainingColumn)
@@ -165,11 +246,24 @@ def _progress_bar(enabled: bool, total: int, done: int, label: str):
                    TextColumn("sims"), _Rate(), TimeElapsedColumn(), TextColumn("elapsed"),
                    TimeRemainingColumn(), TextColumn("left"), console=Console(stderr=True))
 
+    class _Bar:
+        def __init__(self, tid):
+            self.tid, self.ticked = tid, False
+
+        def phase(self, text: str) -> None:
+            if not self.ticked:
+                bar.update(self.tid, description=f"{label}: {text}")
+
+        def advance(self, n: int) -> None:
+            if not self.ticked:
+                self.ticked = True
+                bar.update(self.tid, description=label)
+            bar.advance(self.tid, n)
+
     @contextmanager
     def ctx():
         with bar:
-            tid = bar.add_task(label, total=total, completed=done)
-            yield lambda n: bar.advance(tid, n)
+            yield _Bar(bar.add_task(label, total=total, completed=done))
 
     return ctx()
 
@@ -183,12 +277,21 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+#: A worker preload given as source text (Dask runs it in each worker process at start).
+_IGNORE_SIGINT = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+
+
 @contextmanager
 def _dask_client(workers: int | None, scheduler: str | None):
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
-        client = Client(scheduler, timeout="30s")
+        try:
+            client = Client(scheduler, timeout="30s")
+        except (OSError, TimeoutError) as exc:  # a port that answers, but not as a scheduler
+            raise SchedulerError(f"--scheduler {scheduler}: no Dask scheduler answered within "
+                                 f"30 s ({type(exc).__name__}); is it a Dask scheduler's port?"
+                                 ) from None
         try:
             yield client
         finally:
@@ -198,24 +301,34 @@ def _dask_client(workers: int | None, scheduler: str | None):
     # Workers' own log records stay quiet: a task's error reaches the caller through its
     # future (after retries), a lost worker as KilledWorker; what distributed logs at ERROR
     # here is the benign race of a worker heartbeat against the scheduler's shutdown.
+    # Ctrl-C in a terminal reaches the worker processes too: they ignore it (each would print a
+    # traceback) and this process stops them once it has kept the finished blocks.
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                       env={"NUMBA_NUM_THREADS": "1"}, dashboard_address=":0",
+                      preload=[_IGNORE_SIGINT],
                       silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
         yield client
 
 
-def _run_serial(prepared, store, todo, blocks, simulate, advance):
+def _run_serial(prepared, store, todo, blocks, simulate, bar):
+    bar.phase("simulating the first block (loading the compiled kernels)")
     for i in todo:
         start, stop = blocks[i]
         run_block(prepared, store, i, start, stop, threads=None, simulate=simulate)
         results.mark_done(store, i)
-        advance(stop - start)
+        bar.advance(stop - start)
 
 
-def _run_dask(prepared, store, todo, blocks, simulate, advance, workers, scheduler,
+def _start_phase(bar, workers, scheduler) -> None:
+    bar.phase(f"connecting to {scheduler}" if scheduler else
+              f"starting {int(workers) if workers else _cores()} Dask worker processes")
+
+
+def _run_dask(prepared, store, todo, blocks, simulate, bar, workers, scheduler,
               performance_report, announce):
     from distributed import as_completed, performance_report as dask_report
 
+    _start_phase(bar, workers, scheduler)
     with _dask_client(workers, scheduler) as client:
         announce(f"Dask dashboard: {client.dashboard_link}")
         report = (dask_report(filename=str(performance_report)) if performance_report
@@ -226,14 +339,59 @@ def _run_dask(prepared, store, todo, blocks, simulate, advance, workers, schedul
             futures = [client.submit(_dask_block, p, str(store), i, *blocks[i], simulate,
                                      key=f"jkn-block-{token}-{i}", retries=2, pure=False)
                        for i in todo]
+            bar.phase("simulating the first blocks (workers load the compiled kernels)")
             try:
                 for fut in as_completed(futures):
                     i = fut.result()  # re-raises a task's error (after its retries)
                     results.mark_done(store, i)
                     start, stop = blocks[i]
-                    advance(stop - start)
+                    bar.advance(stop - start)
             finally:
                 client.cancel([f for f in futures if not f.done()])
+
+
+def _dask_simulate(prepared, start: int, stop: int, simulate: Callable | None):
+    simulate = simulate or _default_engine()[1]
+    return simulate(prepared, np.arange(start, stop, dtype=np.int64), threads=_worker_threads())
+
+
+def simulate_blocks(prepared, blocks: list[tuple[int, int]], *, workers: int | None = 0,
+                    scheduler: str | None = None, progress: bool = False, label: str = "run",
+                    simulate: Callable | None = None) -> list:
+    """Simulate ``blocks`` (``[(start, stop), ...]``) and return their datasets in block
+    order, in memory (no store): serially in this process (``workers=0``, Numba threads) or
+    on Dask (a LocalCluster of ``workers`` processes, default one per core, or ``scheduler``).
+    """
+    if workers is not None and workers < 0:
+        raise ValueError(f"workers must be >= 0 (got {workers})")
+    if scheduler is not None:
+        check_scheduler(scheduler)
+    simulate = simulate or _default_engine()[1]
+    total = sum(b - a for a, b in blocks)
+    out: list = [None] * len(blocks)
+    with _progress_bar(progress, total, 0, label) as bar:
+        if workers == 0 and scheduler is None:
+            bar.phase("simulating the first block (loading the compiled kernels)")
+            for i, (start, stop) in enumerate(blocks):
+                out[i] = simulate(prepared, np.arange(start, stop, dtype=np.int64), threads=None)
+                bar.advance(stop - start)
+            return out
+        from distributed import as_completed
+
+        _start_phase(bar, workers, scheduler)
+        with _dask_client(workers, scheduler) as client:
+            p = client.scatter(prepared, broadcast=True, hash=False)
+            futures = {client.submit(_dask_simulate, p, a, b, simulate, pure=False, retries=2): i
+                       for i, (a, b) in enumerate(blocks)}
+            bar.phase("simulating the first blocks (workers load the compiled kernels)")
+            try:
+                for fut in as_completed(list(futures)):
+                    i = futures[fut]
+                    out[i] = fut.result()
+                    bar.advance(blocks[i][1] - blocks[i][0])
+            finally:
+                client.cancel([f for f in futures if not f.done()])
+    return out
 
 
 # --------------------------------------------------------------------------- run
@@ -280,26 +438,46 @@ def run(params, store: str | Path, *, workers: int | None = None, scheduler: str
     ------
     ResultsExistError, ResumeMismatchError
         The store exists (without resume/overwrite) or belongs to another run.
+    SchedulerError
+        ``scheduler`` is not an address, or nothing answers there (checked before the store
+        is created).
     Exception
         Whatever a block raised (on Dask, after 2 retries); the blocks already marked done
-        are kept, and ``resume=True`` continues from them.
+        are kept, and ``resume=True`` continues from them. A store this call created is
+        removed again when the run stops (an error or KeyboardInterrupt) before any block
+        is done.
     """
     if resume and overwrite:
         raise results.ResultsError("give --resume or --overwrite, not both")
     if workers is not None and workers < 0:
         raise results.ResultsError("--workers must be >= 0")
+    if scheduler is not None:  # before anything is created
+        check_scheduler(scheduler)
     default_prepare, default_simulate = _default_engine()
     prepare, simulate = prepare or default_prepare, simulate or default_simulate
     store = Path(store).absolute()
     n_sims = int(params.n_sims)
     prepared = prepare(params)
+    created = False
     if resume and store.exists():
         block_size = results.check_resumable(store, params, n_sims, params.block_size)
     else:
         block_size = int(params.block_size or auto_block_size(params))
         results.create_store(store, params, n_sims, block_size, overwrite=overwrite,
                              template=prepared.template(), static=prepared.static())
+        created = True
+    try:
+        _run_blocks(params, prepared, store, n_sims, block_size, simulate, workers, scheduler,
+                    progress, performance_report, announce)
+    except BaseException:  # an error or Ctrl-C: a store this call created and filled with
+        if created and not results.completed_blocks(store):  # nothing would only block
+            results.remove_store(store)                        # the next plain run
+        raise
+    return store
 
+
+def _run_blocks(params, prepared, store, n_sims, block_size, simulate, workers, scheduler,
+                progress, performance_report, announce) -> None:
     blocks = plan_blocks(n_sims, block_size)
     done = results.completed_blocks(store)
     todo = [i for i in range(len(blocks)) if i not in done]
@@ -308,14 +486,12 @@ def run(params, store: str | Path, *, workers: int | None = None, scheduler: str
     log.info("run %s: %d sims in %d blocks of %d (%d to do), %s", store, n_sims, len(blocks),
              block_size, len(todo), "serial" if serial else (scheduler or f"{workers} workers"))
     if not todo:
-        return store
+        return
     t0 = time.perf_counter()
     with _progress_bar(progress, n_sims, done_sims, params.name) as bar:
-        advance = bar or (lambda n: None)
         if serial:
-            _run_serial(prepared, store, todo, blocks, simulate, advance)
+            _run_serial(prepared, store, todo, blocks, simulate, bar)
         else:
-            _run_dask(prepared, store, todo, blocks, simulate, advance, workers, scheduler,
+            _run_dask(prepared, store, todo, blocks, simulate, bar, workers, scheduler,
                       performance_report, announce)
     log.info("run %s: done in %.1f s", store, time.perf_counter() - t0)
-    return store

@@ -52,6 +52,9 @@ __all__ = [
     "store_attrs",
     "open_results",
     "export_netcdf",
+    "run_attributes",
+    "as_stored",
+    "remove_store",
 ]
 
 DONE = "block_done"
@@ -125,6 +128,15 @@ def _sibling(path: Path, tag: str) -> Path:
     return path.parent / f".{path.name}.{tag}-{uuid.uuid4().hex[:8]}"
 
 
+def remove_store(path: str | Path) -> bool:
+    """Delete a jkn_risk results store (never anything else); return whether one was removed."""
+    path = Path(path)
+    if path.is_symlink() or not _is_store(path):
+        return False
+    _remove(path)
+    return True
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
@@ -167,7 +179,15 @@ def _template_dataset(params, n_sims: int, block_size: int, template: xr.Dataset
     encoding[DONE] = {"chunks": (1,)}
     for name in ds.variables:  # every variable and coordinate: flat chunk keys
         encoding.setdefault(name, {})["chunk_key_encoding"] = FLAT_CHUNK_KEYS
-    ds.attrs = {
+    ds.attrs = run_attributes(params, n_sims, block_size)
+    return ds, encoding
+
+
+def run_attributes(params, n_sims: int, block_size: int) -> dict:
+    """The global attributes of a run's results: CF conventions, title, the resolved config
+    (YAML, block size aside), seed, number of simulations, block size, package and dependency
+    versions and the UTC creation time (``created``)."""
+    return {
         "Conventions": "CF-1.12",
         "title": f"jkn_risk Monte Carlo results: {getattr(params, 'name', 'unnamed')}",
         "source": f"jkn_risk {_versions()['version_jkn_risk']}",
@@ -179,7 +199,24 @@ def _template_dataset(params, n_sims: int, block_size: int, template: xr.Dataset
         **_versions(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    return ds, encoding
+
+
+def as_stored(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with its text labels as a store gives them back: numpy's variable-width
+    ``StringDType`` instead of object or fixed-width ``<U`` arrays (a new Dataset; the
+    values are not copied otherwise)."""
+    text = np.dtypes.StringDType()
+    changed = {name: var.astype(text) for name, var in ds.variables.items()
+               if var.dtype.kind in "OU"}
+    if not changed:
+        return ds
+    out = ds.copy()
+    for name, var in changed.items():
+        if name in ds.indexes:
+            out = out.assign_coords({name: var})
+        else:
+            out[name] = var
+    return out
 
 
 # --------------------------------------------------------------------------- create / check
@@ -418,12 +455,28 @@ def open_results(path: str | Path, *, allow_incomplete: bool = False, chunks=Non
     return ds
 
 
-def export_netcdf(path: str | Path, out_nc: str | Path) -> Path:
+def export_netcdf(path: str | Path, out_nc: str | Path, *, overwrite: bool = False) -> Path:
     """Write a complete store to netCDF-4 (h5netcdf engine; int64 kept), atomically.
 
     The file is written to a temporary sibling and renamed into place when complete.
+
+    Raises
+    ------
+    ResultsError
+        h5netcdf is not installed (the ``netcdf`` extra), or the store is not complete.
+    ResultsExistError
+        ``out_nc`` exists and ``overwrite`` is False (the rule of ``jkn-risk run``).
     """
     out_nc = Path(out_nc)
+    try:
+        import h5netcdf  # noqa: F401  (xarray would fail only after reading the store)
+    except ImportError:
+        raise ResultsError('netCDF export needs h5netcdf, which the default install leaves out: '
+                           'pip install -e ".[netcdf]" (or pip install "h5netcdf[h5py]")') from None
+    if (out_nc.exists() or out_nc.is_symlink()) and not overwrite:
+        raise ResultsExistError(f"{out_nc} already exists: pass --overwrite to replace it")
+    if out_nc.is_dir():
+        raise ResultsExistError(f"{out_nc} is a folder: refusing to replace it with a netCDF file")
     ds = open_results(path).drop_encoding()
     encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars}
     out_nc.parent.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr,
                       field_validator, model_validator)
 
@@ -51,6 +52,8 @@ class ConfigError(Exception):
 
 
 def _short(value: Any) -> str:
+    if isinstance(value, np.generic):  # -113138.0, not np.float64(-113138.0)
+        value = value.item()
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 

@@ -196,7 +196,7 @@ def test_opening_must_be_a_finite_amount(value):
 def test_unknown_key_in_a_rule():
     data = example()
     data["rules"][1]["celing"] = 1e12
-    assert only_line(data) == "fund.rules.1.celing: unknown key (got 1000000000000.0)"
+    assert only_line(data) == "fund.rules.1.celing: unknown key; did you mean 'ceiling'?"
 
 
 def test_unknown_rule_type():

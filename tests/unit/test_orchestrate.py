@@ -225,3 +225,74 @@ def test_slurm_yaml_makes_a_single_threaded_job_script():
     slurm = cfg["jobqueue"]["slurm"]
     assert f"--nworkers {slurm['processes']}" in script
     assert slurm["processes"] == slurm["cores"]
+
+
+# --------------------------------------------------------------------------- failures
+class Interrupted(StandIn):
+    """Ctrl-C (KeyboardInterrupt) while simulating ``fail_at``."""
+
+    def __call__(self, params, sims, threads=None):
+        if self.fail_at in np.asarray(sims):
+            raise KeyboardInterrupt
+        return super().__call__(params, sims, threads)
+
+
+@pytest.mark.parametrize("stop", [RuntimeError, KeyboardInterrupt])
+def test_a_run_stopped_before_any_block_leaves_no_store(tmp_path, stop):
+    path = tmp_path / "r.zarr"
+    sim = StandIn(fail_at=0) if stop is RuntimeError else Interrupted(fail_at=0)
+    with pytest.raises(stop):
+        orchestrate.run(_params(), path, workers=0, progress=False, prepare=StandInRun, simulate=sim)
+    assert list(tmp_path.iterdir()) == []  # no store, no temporary sibling
+    orchestrate.run(_params(), path, workers=0, progress=False, prepare=StandInRun, simulate=StandIn())
+    assert results.completed_blocks(path) == {0, 1, 2, 3}
+
+
+def test_an_interrupted_run_keeps_its_finished_blocks(tmp_path):
+    path = tmp_path / "r.zarr"
+    with pytest.raises(KeyboardInterrupt):
+        orchestrate.run(_params(), path, workers=0, progress=False, prepare=StandInRun,
+                        simulate=Interrupted(fail_at=7))
+    assert results.completed_blocks(path) == {0, 1}
+
+
+def test_a_resumed_run_that_fails_keeps_the_store(tmp_path):
+    path = tmp_path / "r.zarr"
+    with pytest.raises(RuntimeError):
+        orchestrate.run(_params(), path, workers=0, progress=False, prepare=StandInRun, simulate=StandIn(fail_at=4))
+    with pytest.raises(RuntimeError):  # fails again at once: still the store of the first call
+        orchestrate.run(_params(), path, workers=0, progress=False, prepare=StandInRun, simulate=StandIn(fail_at=4),
+                        resume=True)
+    assert results.completed_blocks(path) == {0}
+
+
+@pytest.mark.parametrize("address", ["localhost8786", "tcp://host", "http://127.0.0.1:8786", "tcp://h:0",
+                                     "tcp://h:70000", "tcp://:8786", ""])
+def test_scheduler_address_format(address):
+    with pytest.raises(orchestrate.SchedulerError, match="expected tcp://HOST:PORT"):
+        orchestrate.check_scheduler(address)
+
+
+def test_scheduler_address_must_answer(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(orchestrate.SchedulerError, match=f"cannot connect to 127.0.0.1:{port}"):
+        orchestrate.run(_params(), tmp_path / "r.zarr", scheduler=f"tcp://127.0.0.1:{port}", progress=False,
+                        prepare=StandInRun, simulate=StandIn())
+    assert list(tmp_path.iterdir()) == []
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        assert orchestrate.check_scheduler(f"tcp://127.0.0.1:{s.getsockname()[1]}")[1] == s.getsockname()[1]
+        assert orchestrate.check_scheduler(f"127.0.0.1:{s.getsockname()[1]}")[0] == "127.0.0.1"
+
+
+def test_progress_without_a_terminal_prints_a_line_per_tenth(tmp_path, capsys):
+    orchestrate.run(_params(n_sims=40, block_size=1), tmp_path / "r.zarr", workers=0, progress=True,
+                    prepare=StandInRun, simulate=StandIn())
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[0] == "fake: simulating the first block (loading the compiled kernels)"
+    assert [ln.split(" sims ")[0] for ln in lines[1:]] == [f"fake: {4 * k}/40" for k in range(1, 11)]
