@@ -48,7 +48,7 @@ from numba import njit, prange
 
 from ..rng import TAG_BOOTSTRAP, next_uniform, seed_state, stream_key
 from ._sampling import gamma, poisson
-from .chainladder import Chainladder, fitted_incremental, origin_weight
+from .chainladder import Chainladder, as_frame, fitted_incremental, origin_weight
 from .triangle import Triangle
 
 __all__ = ["BootstrapODP"]
@@ -157,15 +157,17 @@ class BootstrapODP:
 
     Attributes (after ``fit``)
     --------------------------
-    ldf_, cdf_, ultimate_, ibnr_ : deterministic chain-ladder results (see :class:`Chainladder`).
-    fitted_ : ndarray(float64, (n_origin, n_dev)) fitted incrementals, NaN in the future.
-    unscaled_residuals_ : ndarray(float64, (n_origin, n_dev)) Pearson residuals.
-    hat_ : ndarray(float64, (n_origin, n_dev)) hat-matrix diagonal (NaN if ``hat_adj=False``).
-    adjusted_residuals_ : ndarray(float64, (n_origin, n_dev)).
-    residuals_ : ndarray(float64, (n_pool,)) the pool resampled from.
+    triangle_, ldf_, cdf_, latest_diagonal_, ultimate_, ibnr_ : the deterministic chain-ladder
+        results, labelled by origin and development (see :class:`Chainladder`).
+    fitted_ : pandas.DataFrame(float64, (n_origin, n_dev)) fitted incrementals, NaN in the future.
+    unscaled_residuals_ : pandas.DataFrame(float64, (n_origin, n_dev)) Pearson residuals.
+    hat_ : pandas.DataFrame(float64, (n_origin, n_dev)) hat-matrix diagonal (NaN if
+        ``hat_adj=False``).
+    adjusted_residuals_ : pandas.DataFrame(float64, (n_origin, n_dev)).
+    residuals_ : ndarray(float64, (n_pool,)) the pool resampled from (cells have no labels left).
     scale_ : float
         Scale parameter phi (from unadjusted residuals, N - p degrees of freedom).
-    ibnr_samples_ : ndarray(float64, (n_sims,)) total IBNR per replicate.
+    ibnr_samples_ : ndarray(float64, (n_sims,)) total IBNR per replicate (replicate r at r).
     ultimate_samples_ : ndarray(float64, (n_sims,)) observed latest total + IBNR per replicate.
     """
 
@@ -193,7 +195,7 @@ class BootstrapODP:
         self.latest_diagonal_ = cl.latest_diagonal_
         n_o, n_d = tri.shape
         n_obs = tri.n_observed
-        m = fitted_incremental(tri, cl.ldf_)
+        m = fitted_incremental(tri, cl.ldf_.to_numpy())
         inc = tri.incremental
         obs = tri.observed
         sqm = np.sqrt(np.abs(m))
@@ -204,8 +206,8 @@ class BootstrapODP:
         if N - p <= 0:
             raise ValueError(f"{tri.source or 'triangle'}: {N} cells for {p} parameters: "
                              "no degrees of freedom for the scale parameter")
-        self.fitted_ = m
-        self.unscaled_residuals_ = r
+        self.fitted_ = as_frame(m, tri)
+        self.unscaled_residuals_ = as_frame(r, tri)
         self.scale_ = float(np.nansum(r ** 2) / (N - p))
         X, ii, jj = _design_matrix(n_obs, n_d)
         hat = np.full((n_o, n_d), np.nan)
@@ -229,8 +231,8 @@ class BootstrapODP:
             adj[ii, jj] = r[ii, jj] * fac
         else:
             adj = r * np.sqrt(N / (N - p))
-        self.hat_ = hat
-        self.adjusted_residuals_ = adj
+        self.hat_ = as_frame(hat, tri)
+        self.adjusted_residuals_ = as_frame(adj, tri)
         keep = obs.copy()
         if self.drop_zero_corners:
             col_n = obs.sum(axis=0)
@@ -271,7 +273,7 @@ class BootstrapODP:
     def _origin_weight(self, origins) -> np.ndarray:
         return origin_weight(self.triangle_.origin, origins)
 
-    def completion_factor_samples_(self, origins=None) -> np.ndarray:
+    def completion_factor_samples(self, origins=None) -> np.ndarray:
         """Per replicate, (latest + simulated IBNR) / latest summed over ``origins``.
 
         Parameters
@@ -286,14 +288,14 @@ class BootstrapODP:
             The base-year completion factor used as parameter uncertainty.
         """
         w = self._origin_weight(origins)
-        latest = float(np.sum(self.latest_diagonal_ * w))
+        latest = float(np.sum(self.latest_diagonal_.to_numpy() * w))
         if w.all():  # every origin: the stored totals (identical bits, no rerun)
             sel = self.ibnr_samples_
         else:
             _, sel = self._run(0, int(self.n_sims), w)
         return (latest + sel) / latest
 
-    def completion_factor_(self, origins=None) -> float:
+    def completion_factor(self, origins=None) -> float:
         """Deterministic chain-ladder completion factor (ultimate / latest) over ``origins``."""
         w = self._origin_weight(origins)
-        return float(np.sum(self.ultimate_ * w) / np.sum(self.latest_diagonal_ * w))
+        return float(np.sum(self.ultimate_.to_numpy() * w) / np.sum(self.latest_diagonal_.to_numpy() * w))

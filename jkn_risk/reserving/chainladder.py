@@ -1,8 +1,13 @@
 """Deterministic chain-ladder and Mack (1993) standard errors.
 
 Names follow chainladder-python (``ldf_``, ``cdf_``, ``ultimate_``, ``ibnr_``, ``sigma_``,
-``std_err_``, ``mack_std_err_``, ``total_mack_std_err_``). Development factors are
-volume-weighted over all origins; there is no tail (the last lag is taken as ultimate).
+``std_err_``, ``mack_std_err_``, ``total_mack_std_err_``): estimators keep their parameters
+from ``__init__``, and only what ``fit`` learns ends in ``_``. Fitted attributes keep their
+labels: per-origin results are ``pandas.Series`` indexed by ``origin`` (the triangle's labels,
+``"2014-01"``), factors are indexed by ``development`` (``"1-2"`` age to age, ``"1-Ult"`` to
+ultimate), whole triangles are ``DataFrame``s (origin x development); totals are floats.
+Development factors are volume-weighted over all origins; there is no tail (the last lag is
+taken as ultimate).
 
 Mack's standard errors are computed with the recursive form chainladder-python uses (algebraically
 Mack's 1993 formulas): for origin ``i`` and future lag ``k``
@@ -23,10 +28,12 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 
 from .triangle import Triangle
 
-__all__ = ["Chainladder", "MackChainladder", "volume_ldf", "fitted_incremental", "origin_weight"]
+__all__ = ["Chainladder", "MackChainladder", "volume_ldf", "fitted_incremental", "origin_weight",
+           "origin_index", "by_origin", "as_frame"]
 
 
 def volume_ldf(values: np.ndarray, n_observed: np.ndarray) -> np.ndarray:
@@ -53,6 +60,35 @@ def volume_ldf(values: np.ndarray, n_observed: np.ndarray) -> np.ndarray:
     return num / den
 
 
+def origin_index(tri: Triangle) -> pd.Index:
+    """The triangle's origin labels as a pandas Index named ``origin``."""
+    return pd.Index(list(tri.origin), name="origin")
+
+
+def _development_index(tri: Triangle) -> pd.Index:
+    return pd.Index(np.asarray(tri.development), name="development")
+
+
+def _age_to_age_index(tri: Triangle) -> pd.Index:
+    d = [str(x) for x in tri.development]
+    return pd.Index([f"{a}-{b}" for a, b in zip(d[:-1], d[1:])], name="development")
+
+
+def _to_ultimate_index(tri: Triangle) -> pd.Index:
+    return pd.Index([f"{a}-Ult" for a in map(str, tri.development[:-1])], name="development")
+
+
+def by_origin(values, tri: Triangle, name: str) -> pd.Series:
+    """``values`` (n_origin,) as a Series indexed by the triangle's origins."""
+    return pd.Series(np.asarray(values, dtype=np.float64), index=origin_index(tri), name=name)
+
+
+def as_frame(values, tri: Triangle) -> pd.DataFrame:
+    """``values`` (n_origin, n_dev) as a DataFrame, origin x development."""
+    return pd.DataFrame(np.asarray(values, dtype=np.float64), index=origin_index(tri),
+                        columns=_development_index(tri))
+
+
 def _cdf(ldf: np.ndarray) -> np.ndarray:
     """Cumulative factors to ultimate from each lag, length n_dev (last is 1)."""
     return np.append(np.cumprod(ldf[::-1])[::-1], 1.0)
@@ -68,8 +104,7 @@ def fitted_incremental(tri: Triangle, ldf: np.ndarray | None = None) -> np.ndarr
     -------
     ndarray(float64, (n_origin, n_dev))
     """
-    if ldf is None:
-        ldf = volume_ldf(tri.values, tri.n_observed)
+    ldf = volume_ldf(tri.values, tri.n_observed) if ldf is None else np.asarray(ldf, dtype=np.float64)
     n_o, n_d = tri.shape
     m = np.full((n_o, n_d), np.nan)
     for i in range(n_o):
@@ -85,35 +120,39 @@ class Chainladder:
 
     Attributes (after ``fit``)
     --------------------------
-    ldf_ : ndarray(float64, (n_dev - 1,)) [1]
-        Age-to-age factors.
-    cdf_ : ndarray(float64, (n_dev - 1,)) [1]
-        Factors from each lag to ultimate (chainladder-python's ``cdf_``).
-    latest_diagonal_ : ndarray(float64, (n_origin,))
-    ultimate_ : ndarray(float64, (n_origin,))
-    ibnr_ : ndarray(float64, (n_origin,))
+    triangle_ : Triangle
+        The triangle fitted.
+    ldf_ : pandas.Series(float64, (n_dev - 1,)) [1]
+        Age-to-age factors, indexed by ``development`` ``"1-2"``, ``"2-3"``, ...
+    cdf_ : pandas.Series(float64, (n_dev - 1,)) [1]
+        Factors from each lag to ultimate (chainladder-python's ``cdf_``), ``"1-Ult"``, ...
+    latest_diagonal_, ultimate_ : pandas.Series(float64, (n_origin,))
+        Indexed by ``origin``.
+    ibnr_ : pandas.Series(float64, (n_origin,))
         ``ultimate_ - latest_diagonal_``.
     ibnr_total_ : float
-    full_triangle_ : ndarray(float64, (n_origin, n_dev))
-        Observed cumulatives completed by the factors.
+    full_triangle_ : pandas.DataFrame(float64, (n_origin, n_dev))
+        Observed cumulatives completed by the factors, origin x development.
     """
 
     def fit(self, tri: Triangle) -> "Chainladder":
         v, L = tri.values, tri.n_observed
         self.triangle_ = tri
-        self.ldf_ = volume_ldf(v, L)
-        cdf = _cdf(self.ldf_)
-        self.cdf_ = cdf[:-1]
+        ldf = volume_ldf(v, L)
+        cdf = _cdf(ldf)
         latest = tri.latest_diagonal
-        self.latest_diagonal_ = latest
         full = np.array(v, copy=True)
         n_o, n_d = v.shape
         for i in range(n_o):
             for j in range(L[i], n_d):
-                full[i, j] = full[i, j - 1] * self.ldf_[j - 1]
-        self.full_triangle_ = full
-        self.ultimate_ = latest * cdf[L - 1]
-        self.ibnr_ = self.ultimate_ - latest
+                full[i, j] = full[i, j - 1] * ldf[j - 1]
+        ultimate = latest * cdf[L - 1]
+        self.ldf_ = pd.Series(ldf, index=_age_to_age_index(tri), name="ldf")
+        self.cdf_ = pd.Series(cdf[:-1], index=_to_ultimate_index(tri), name="cdf")
+        self.latest_diagonal_ = by_origin(latest, tri, "latest_diagonal")
+        self.full_triangle_ = as_frame(full, tri)
+        self.ultimate_ = by_origin(ultimate, tri, "ultimate")
+        self.ibnr_ = by_origin(ultimate - latest, tri, "ibnr")
         self.ibnr_total_ = float(self.ibnr_.sum())
         return self
 
@@ -128,14 +167,15 @@ class MackChainladder(Chainladder):
 
     Attributes (after ``fit``, besides :class:`Chainladder`'s)
     -----------------------------------------------------------
-    sigma_ : ndarray(float64, (n_dev - 1,))
-    std_err_ : ndarray(float64, (n_dev - 1,)) [1]
-        Standard errors of the factors.
-    process_risk_, parameter_risk_ : ndarray(float64, (n_origin,))
+    sigma_ : pandas.Series(float64, (n_dev - 1,))
+        Indexed like ``ldf_``.
+    std_err_ : pandas.Series(float64, (n_dev - 1,)) [1]
+        Standard errors of the factors, indexed like ``ldf_``.
+    process_risk_, parameter_risk_ : pandas.Series(float64, (n_origin,))
         By origin, at ultimate (same units as the triangle).
-    mack_std_err_ : ndarray(float64, (n_origin,))
+    mack_std_err_ : pandas.Series(float64, (n_origin,))
         Mack prediction error of each origin's reserve.
-    full_std_err_ : ndarray(float64, (n_origin,))
+    full_std_err_ : pandas.Series(float64, (n_origin,))
         Alias of ``mack_std_err_`` (per-origin prediction error).
     total_process_risk_, total_parameter_risk_, total_mack_std_err_ : float
     """
@@ -150,7 +190,7 @@ class MackChainladder(Chainladder):
         super().fit(tri)
         v, L = tri.values, tri.n_observed
         n_o, n_d = v.shape
-        f = self.ldf_
+        f = self.ldf_.to_numpy()
         sigma = np.full(n_d - 1, np.nan)
         den = np.zeros(n_d - 1)
         for j in range(n_d - 1):
@@ -161,8 +201,9 @@ class MackChainladder(Chainladder):
                 sigma[j] = np.sqrt(np.sum((y - f[j] * x) ** 2 / x) / (rows.sum() - 1))
         sigma = self._fill_sigma(sigma)
         std_err = sigma / np.sqrt(den)
-        self.sigma_, self.std_err_ = sigma, std_err
-        full = self.full_triangle_
+        self.sigma_ = pd.Series(sigma, index=self.ldf_.index, name="sigma")
+        self.std_err_ = pd.Series(std_err, index=self.ldf_.index, name="std_err")
+        full = self.full_triangle_.to_numpy()
         proc = np.zeros(n_o)
         par = np.zeros(n_o)
         for i in range(n_o):
@@ -175,8 +216,9 @@ class MackChainladder(Chainladder):
             rows = L - 1 <= k
             c = full[rows, k].sum()
             tpar = np.sqrt((c * std_err[k]) ** 2 + (f[k] * tpar) ** 2)
-        self.process_risk_, self.parameter_risk_ = proc, par
-        self.mack_std_err_ = np.sqrt(proc ** 2 + par ** 2)
+        self.process_risk_ = by_origin(proc, tri, "process_risk")
+        self.parameter_risk_ = by_origin(par, tri, "parameter_risk")
+        self.mack_std_err_ = by_origin(np.sqrt(proc ** 2 + par ** 2), tri, "mack_std_err")
         self.full_std_err_ = self.mack_std_err_
         self.total_process_risk_ = float(np.sqrt(np.sum(proc ** 2)))
         self.total_parameter_risk_ = float(tpar)

@@ -39,7 +39,7 @@ def completion_factors(triangle: str | Path, *, n_boot: int, seed: int, process:
     tri = read_triangle(triangle)
     select = origins if origins else (str(base_year) if base_year is not None else None)
     boot = BootstrapODP(n_sims=n_boot, random_state=seed, hat_adj=hat_adj, process=process).fit(tri)
-    return boot.completion_factor_(select), boot.completion_factor_samples_(select)
+    return boot.completion_factor(select), boot.completion_factor_samples(select)
 
 
 def completion_factor(triangle: str | Path, *, origins: list[str] | None = None,
@@ -51,4 +51,4 @@ def completion_factor(triangle: str | Path, *, origins: list[str] | None = None,
     select = origins if origins else (str(base_year) if base_year is not None else None)
     cl = Chainladder().fit(tri)
     w = origin_weight(tri.origin, select)
-    return float(np.sum(cl.ultimate_ * w) / np.sum(cl.latest_diagonal_ * w))
+    return float(np.sum(cl.ultimate_.to_numpy() * w) / np.sum(cl.latest_diagonal_.to_numpy() * w))

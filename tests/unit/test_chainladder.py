@@ -25,6 +25,23 @@ def test_chainladder_small_by_hand():
     assert cl.ibnr_total_ == pytest.approx(cl.ibnr_.sum(), rel=1e-15)
 
 
+def test_fitted_attributes_keep_their_labels():
+    """Per-origin results are indexed by the triangle's origins, factors by development; only
+    fitted attributes end in an underscore (chainladder-python's convention)."""
+    tri = read_triangle(DATA / "raa.csv")
+    mk = MackChainladder().fit(tri)
+    assert mk.ultimate_.index.name == "origin" and list(mk.ultimate_.index) == list(tri.origin)
+    assert mk.ibnr_.loc["1990"] == pytest.approx(mk.ultimate_.loc["1990"] - mk.latest_diagonal_.loc["1990"])
+    assert mk.mack_std_err_.index.equals(mk.ibnr_.index)
+    assert list(mk.ldf_.index[:2]) == ["12-24", "24-36"] and mk.ldf_.index.name == "development"
+    assert list(mk.cdf_.index[:2]) == ["12-Ult", "24-Ult"] and mk.sigma_.index.equals(mk.ldf_.index)
+    assert mk.full_triangle_.shape == tri.shape and mk.full_triangle_.index.equals(mk.ultimate_.index)
+    assert list(mk.full_triangle_.columns) == list(tri.development)
+    before = set(vars(MackChainladder()))
+    assert all(not k.endswith("_") for k in before)
+    assert all(k.endswith("_") or k.startswith("_") for k in set(vars(mk)) - before)
+
+
 def test_fitted_incrementals_end_on_latest_diagonal():
     tri = triangle_from_array(SMALL)
     m = fitted_incremental(tri)
@@ -39,14 +56,14 @@ def test_mack_small_by_hand():
     mk = MackChainladder(sigma_interpolation="mack").fit(tri)
     f1 = (150 + 160) / (100 + 110)
     s1 = np.sqrt((100 * (1.5 - f1) ** 2 + 110 * (160 / 110 - f1) ** 2) / 1)
-    assert mk.sigma_[0] == pytest.approx(s1, rel=1e-14)
+    assert mk.sigma_.iloc[0] == pytest.approx(s1, rel=1e-14)
     # one pair only for the last lag: Mack's rule needs two earlier sigmas, so it is 0 here
-    assert mk.sigma_[1] == 0.0
+    assert mk.sigma_.iloc[1] == 0.0
     # origin 3 (index 2): process + parameter variance by Mack's recursion
     c0 = 120.0
     proc2 = c0 * s1 ** 2 * (165 / 150) ** 2
     par2 = (c0 * s1 / np.sqrt(210)) ** 2 * (165 / 150) ** 2
-    assert mk.mack_std_err_[2] == pytest.approx(np.sqrt(proc2 + par2), rel=1e-13)
+    assert mk.mack_std_err_.iloc[2] == pytest.approx(np.sqrt(proc2 + par2), rel=1e-13)
 
 
 def test_mack_1993_raa_published():
@@ -57,22 +74,22 @@ def test_mack_1993_raa_published():
     assert round(mk.total_mack_std_err_) == 26909
     # per origin (Mack 1993): 1982 .. 1990
     published = [206, 623, 747, 1469, 2002, 2209, 5358, 6333, 24566]
-    np.testing.assert_array_equal(np.round(mk.mack_std_err_[1:]).astype(int), published)
-    assert mk.mack_std_err_[0] == 0.0
+    np.testing.assert_array_equal(np.round(mk.mack_std_err_.iloc[1:]).astype(int), published)
+    assert mk.mack_std_err_.iloc[0] == 0.0
 
 
 def test_sigma_interpolation_options_differ_only_in_last_sigma():
     tri = read_triangle(DATA / "raa.csv")
     a = MackChainladder("mack").fit(tri)
     b = MackChainladder("log-linear").fit(tri)
-    np.testing.assert_array_equal(a.sigma_[:-1], b.sigma_[:-1])
-    s7, s8 = a.sigma_[-3], a.sigma_[-2]
-    assert a.sigma_[-1] == pytest.approx(np.sqrt(min(s8 ** 4 / s7 ** 2, s7 ** 2, s8 ** 2)),
+    np.testing.assert_array_equal(a.sigma_.iloc[:-1], b.sigma_.iloc[:-1])
+    s7, s8 = a.sigma_.iloc[-3], a.sigma_.iloc[-2]
+    assert a.sigma_.iloc[-1] == pytest.approx(np.sqrt(min(s8 ** 4 / s7 ** 2, s7 ** 2, s8 ** 2)),
                                          rel=1e-14)
     # log-linear: the last sigma lies on the least-squares line through log sigma
     x = np.arange(1, 9)
-    slope, icpt = np.polyfit(x, np.log(b.sigma_[:-1]), 1)
-    assert b.sigma_[-1] == pytest.approx(np.exp(icpt + 9 * slope), rel=1e-10)
+    slope, icpt = np.polyfit(x, np.log(b.sigma_.iloc[:-1]), 1)
+    assert b.sigma_.iloc[-1] == pytest.approx(np.exp(icpt + 9 * slope), rel=1e-10)
 
 
 def test_bad_sigma_interpolation():
