@@ -27,8 +27,12 @@ stream simulation, driver key, word)`` with the driver key a 64-bit hash of its 
 ``0`` (level), ``1`` (long-run mean) or a calendar year (the base year: the AR start). Adding or
 removing a driver never moves another's numbers, and a scenario that leaves the uncertainty
 block alone sees the same paths (common random numbers). Correlated drivers: their yearly
-innovations are ``L z`` with ``L`` the Cholesky factor of the configured matrix (a symmetric
-square root when it is only semi-definite), ``z`` the drivers' own standard normals.
+innovations are ``L z`` with ``L`` the Cholesky factor of the configured matrix ``P`` (a
+symmetric square root when it is only semi-definite), ``z`` the drivers' own standard normals;
+their stationary start is joint, ``x_0 = D L_0 z_0`` with ``D = diag(sigma / sqrt(1 - phi^2))``
+and ``L_0`` the factor of the stationary correlation of the deviations,
+``P_ij sqrt((1 - phi_i^2) (1 - phi_j^2)) / (1 - phi_i phi_j)``, so that the cross-covariance of
+two correlated drivers, ``P_ij sigma_i sigma_j / (1 - phi_i phi_j)``, is the same in every year.
 
 For attribution (:mod:`jkn_risk.report.sensitivity`), each driver may take its streams from
 another simulation index than the one it is recorded under (``streams``).
@@ -36,11 +40,11 @@ another simulation index than the one it is recorded under (``streams``).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.special import expit, logit, ndtri
+from scipy.special import expit, logit, ndtr, ndtri
 
 from jkn_risk.parameters import Parameters, lognormal_capped_mean
 from jkn_risk.rng import TAG_ASSUMPTIONS, open_uniforms
@@ -52,6 +56,12 @@ __all__ = ["AssumptionModel", "Draws", "DrawnParameters", "build_assumption_mode
 _LEVEL, _LONG_RUN = 0, 1
 _GH_X, _GH_W = np.polynomial.hermite_e.hermegauss(64)  # nodes for E[f(Z)], Z ~ N(0, 1)
 _GH_W = _GH_W / _GH_W.sum()
+# E[f(L)], L standard logistic: the trapezoid rule on [-40, 40] (h = 0.05; tail mass 4e-18)
+_LOGIS_X = np.linspace(-40.0, 40.0, 1601)
+_LOGIS_W = expit(_LOGIS_X) * expit(-_LOGIS_X)
+_LOGIS_W = _LOGIS_W / _LOGIS_W.sum()
+#: Largest positive float64 below one: drawn collection rates stay strictly inside (0, 1).
+_BELOW_ONE = float(np.nextafter(1.0, 0.0))
 
 
 def driver_key(name: str) -> int:
@@ -85,6 +95,7 @@ class AssumptionModel:
     collection_det: np.ndarray         # (Y, S) deterministic collection rates
     collection_shift: np.ndarray       # (Y, S) logit shifts a_t (mean-preserving)
     segments: tuple[str, ...]
+    corr_start_factor: np.ndarray = field(default_factory=lambda: np.eye(0))  # (k, k) L_0
 
     @property
     def active(self) -> tuple[str, ...]:
@@ -127,13 +138,36 @@ def _correlation_factor(m: np.ndarray) -> np.ndarray:
         return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
 
 
+def _logit_normal_mean(m: float, sd: float) -> float:
+    """``E[expit(m + sd Z)]``, ``Z ~ N(0, 1)``, to about 1e-14 for any ``sd``.
+
+    Gauss-Hermite in ``Z`` while ``expit(m + sd z)`` is smooth on the scale of ``Z``
+    (``sd <= 1.5``); beyond, the integrand is a near step and the rule loses accuracy
+    (1e-7 at ``sd = 3``, 3e-3 at ``sd = 10``), so the mean is taken as
+    ``P(L < m + sd Z) = E[Phi((m - L) / sd)]`` over a standard logistic ``L``, smooth on the
+    scale of ``L`` once ``sd >= 1``.
+    """
+    if sd <= 1.5:
+        return float(_GH_W @ expit(m + sd * _GH_X))
+    return float(_LOGIS_W @ ndtr((m - _LOGIS_X) / sd))
+
+
 def _collection_shift(c: float, var: float) -> float:
     """``a`` with ``E[expit(logit(c) + a + sqrt(var) Z)] = c``."""
     if var == 0.0 or not 0.0 < c < 1.0:
         return 0.0
     base, sd = logit(c), np.sqrt(var)
-    f = lambda a: float(_GH_W @ expit(base + a + sd * _GH_X)) - c  # noqa: E731
-    return brentq(f, -20.0, 20.0, xtol=1e-14, rtol=1e-14)
+    f = lambda a: _logit_normal_mean(base + a, sd) - c  # noqa: E731
+    lo, hi = -20.0, 20.0  # f increases from -c to 1 - c: widen until it changes sign
+    for _ in range(60):
+        if f(lo) <= 0.0:
+            break
+        lo *= 2.0
+    for _ in range(60):
+        if f(hi) >= 0.0:
+            break
+        hi *= 2.0
+    return brentq(f, lo, hi, xtol=1e-14, rtol=1e-14)
 
 
 def build_assumption_model(params: Parameters, spec: Uncertainty | None) -> AssumptionModel:
@@ -151,12 +185,19 @@ def build_assumption_model(params: Parameters, spec: Uncertainty | None) -> Assu
             shift[t, j] = _collection_shift(float(params.collection[t, j]), var)
     corr = spec.correlation
     names = tuple(corr.drivers) if corr else ()
-    factor = _correlation_factor(np.array(corr.matrix, dtype=float)) if corr else np.eye(0)
+    factor = start = np.eye(0)
+    if corr:
+        m = np.array(corr.matrix, dtype=float)
+        factor = _correlation_factor(m)
+        phi = np.array([getattr(_spec_of(spec, d), "phi", 0.0) for d in names])
+        q = np.sqrt(1.0 - phi * phi)
+        start = _correlation_factor(m * np.outer(q, q) / (1.0 - np.outer(phi, phi)))
     return AssumptionModel(seed=int(params.seed), years=years,
                            drivers=tuple(driver_names(params.segments)), spec=spec,
                            corr_drivers=names, corr_factor=factor,
                            collection_det=np.array(params.collection, dtype=float),
-                           collection_shift=shift, segments=tuple(params.segments))
+                           collection_shift=shift, segments=tuple(params.segments),
+                           corr_start_factor=start)
 
 
 # --------------------------------------------------------------------------- draws
@@ -181,13 +222,16 @@ def _normals(model: AssumptionModel, name: str, ids: np.ndarray, words, n: int =
 def _innovations(model: AssumptionModel, name: str, ids: np.ndarray,
                  cache: dict[str, np.ndarray]) -> np.ndarray:
     """Standard normal innovations (n_sim, Y) of an AR driver: column 0 drives the stationary
-    start, column t >= 1 year t; correlated with the other listed drivers when configured."""
+    start, column t >= 1 year t; correlated with the other listed drivers when configured
+    (column 0 with the stationary correlation of the deviations, the others with the matrix)."""
     if name not in model.corr_drivers:
         return _normals(model, name, ids[name], model.years)[:, :, 0]
     if "__corr__" not in cache:
         z = np.stack([_normals(model, d, ids[d], model.years)[:, :, 0]
                       for d in model.corr_drivers], axis=-1)   # (n, Y, k)
-        cache["__corr__"] = z @ model.corr_factor.T
+        e = z @ model.corr_factor.T
+        e[:, :1] = z[:, :1] @ model.corr_start_factor.T
+        cache["__corr__"] = e
     return cache["__corr__"][:, :, model.corr_drivers.index(name)]
 
 
@@ -252,6 +296,8 @@ def draw(model: AssumptionModel, sims, streams: dict[str, np.ndarray] | None = N
             inside = (c0 > 0) & (c0 < 1)
             with np.errstate(divide="ignore"):
                 drawn = expit(logit(c0) + model.collection_shift[:, j] + dev)
+            # expit rounds to exactly 1 above 36.7 (and to 0 below -745): keep rates inside
+            drawn = np.clip(drawn, np.finfo(float).tiny, _BELOW_ONE)
             drawn[:, 0] = c0[0]
             collection[:, :, j] = np.where(inside, drawn, c0)
             factor[:, :, k] = np.where(inside, collection[:, :, j] / np.where(inside, c0, 1), 1)
@@ -300,6 +346,7 @@ class DrawnParameters:
     non_cbg_pmpm : (n, Y, R, S) [IDR per member-month]
     collected_pmpm : (n, Y, S) [IDR per member-month] contributions received
     yield_factor : (n, Y) [1] factor on the fund's investment yield
+    collection : (n, Y, S) [1] drawn collection rates (``Draws.collection``)
     """
 
     members: np.ndarray
@@ -308,6 +355,7 @@ class DrawnParameters:
     non_cbg_pmpm: np.ndarray
     collected_pmpm: np.ndarray
     yield_factor: np.ndarray
+    collection: np.ndarray
 
 
 def drawn_parameters(params: Parameters, model: AssumptionModel, d: Draws) -> DrawnParameters:
@@ -329,7 +377,7 @@ def drawn_parameters(params: Parameters, model: AssumptionModel, d: Draws) -> Dr
     collected = contrib * coll + params.humanitarian_share[None, None, :] * unpaid3
     return DrawnParameters(members=members, rate=rate, cost_scale=cost_scale,
                            non_cbg_pmpm=non_cbg, collected_pmpm=collected,
-                           yield_factor=d["investment_yield"])
+                           yield_factor=d["investment_yield"], collection=coll)
 
 
 def _wage_factor(params: Parameters, wage: np.ndarray) -> np.ndarray:

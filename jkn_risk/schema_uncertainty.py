@@ -32,7 +32,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo,
+                      field_validator)
 
 __all__ = ["Uncertainty", "AR1", "TariffPath", "Shock", "Correlation", "check_uncertainty",
            "driver_names", "YEARLY_DRIVER_PREFIXES"]
@@ -125,12 +126,12 @@ class Shock(_Model):
     duration: Annotated[int, Field(ge=1, le=10)] = 1
     care: list[str] = Field(default_factory=lambda: ["inpatient", "outpatient"])
 
-    @model_validator(mode="after")
-    def _care(self):
-        bad = [c for c in self.care if c not in ("inpatient", "outpatient")]
-        if bad:
-            raise ValueError(f"care must be inpatient and/or outpatient (got {bad[0]!r})")
-        return self
+    @field_validator("care")
+    @classmethod
+    def _care(cls, v: list[str]) -> list[str]:
+        if any(c not in ("inpatient", "outpatient") for c in v):
+            raise ValueError("must list inpatient and/or outpatient")
+        return v
 
     @property
     def active(self) -> bool:
@@ -139,28 +140,39 @@ class Shock(_Model):
 
 
 class Correlation(_Model):
-    """Correlation of the yearly innovations of the listed drivers (a Gaussian copula)."""
+    """Correlation of the yearly innovations of the listed drivers (a Gaussian copula).
+
+    Problems are reported at ``drivers`` or ``matrix`` (field validators), so that the line
+    names the offending key and shows its value."""
 
     drivers: list[str]
     matrix: list[list[float]]
 
-    @model_validator(mode="after")
-    def _matrix(self):
-        n = len(self.drivers)
-        if len(set(self.drivers)) != n or n < 2:
-            raise ValueError("drivers must be at least two distinct names")
-        m = np.array(self.matrix, dtype=float) if all(len(r) == n for r in self.matrix) else None
-        if m is None or m.shape != (n, n):
-            raise ValueError(f"matrix must be {n} x {n}, one row and column per driver")
+    @field_validator("drivers")
+    @classmethod
+    def _drivers(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v) or len(v) < 2:
+            raise ValueError("must be at least two distinct driver names")
+        return v
+
+    @field_validator("matrix")
+    @classmethod
+    def _matrix(cls, v: list[list[float]], info: ValidationInfo) -> list[list[float]]:
+        rows = len(v)
+        if rows == 0 or any(len(r) != rows for r in v):
+            raise ValueError("must be a square matrix")
+        n = len(info.data["drivers"]) if "drivers" in info.data else rows  # drivers invalid
+        if rows != n:
+            raise ValueError(f"must be {n} x {n}, one row and column per driver")
+        m = np.array(v, dtype=float).reshape(n, n)
         if not np.all(np.isfinite(m)) or not np.allclose(m, m.T, atol=1e-12, rtol=0):
-            raise ValueError("matrix must be finite and symmetric")
+            raise ValueError("must be finite and symmetric")
         if not np.allclose(np.diag(m), 1.0, atol=1e-12, rtol=0) or np.any(np.abs(m) > 1):
-            raise ValueError("matrix must have a unit diagonal and entries in [-1, 1]")
+            raise ValueError("must have a unit diagonal and entries in [-1, 1]")
         low = float(np.linalg.eigvalsh(m).min())
         if low < -1e-10:
-            raise ValueError(f"matrix must be positive semi-definite (smallest eigenvalue "
-                             f"{low:.3g})")
-        return self
+            raise ValueError(f"must be positive semi-definite (smallest eigenvalue {low:.3g})")
+        return v
 
 
 class Uncertainty(_Model):
