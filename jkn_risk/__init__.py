@@ -3,11 +3,16 @@
 The public API, importable from the top level (heavier pieces are imported on first use)::
 
     cfg = jkn_risk.load_config("configs/jkn2014.yaml")
-    table = jkn_risk.project(cfg)                    # deterministic expected values
-    params = jkn_risk.build_parameters(cfg)
-    block = jkn_risk.simulate_block(jkn_risk.prepare_run(params), range(100))
-    jkn_risk.run(params, "results/run.zarr")         # Dask + Zarr, resumable
-    ds = jkn_risk.open_results("results/run.zarr")
+    rows = jkn_risk.table6(cfg)                      # deterministic projection, per year
+    ds = jkn_risk.run(cfg, sims=200)                 # results in memory (xr.Dataset)
+    measures = jkn_risk.risk_measures(ds)            # P(deficit), VaR, TVaR with SEs
+    jkn_risk.render_report(ds, "results/report")     # figures + report.md/.html
+    both = jkn_risk.stress("configs/jkn2018_segments.yaml", ["configs/stress/util_plus10.yaml"])
+    jkn_risk.compare_scenarios(both)                 # paired differences per scenario
+    ds = jkn_risk.open_results("results/run.zarr")   # a store written by `jkn-risk run`
+
+``jkn_risk.run`` and ``jkn_risk.stress`` compute in memory (:mod:`jkn_risk.api`); the store
+writer behind ``jkn-risk run`` (Dask, Zarr, resumable) is :func:`jkn_risk.orchestrate.run`.
 """
 from __future__ import annotations
 
@@ -25,10 +30,13 @@ _EXPORTS = {
     "table6": "jkn_risk.projection",
     "simulate_block": "jkn_risk.simulate",
     "prepare_run": "jkn_risk.simulate",
-    "run": "jkn_risk.orchestrate",
+    "run": "jkn_risk.api",
+    "stress": "jkn_risk.api",
     "open_results": "jkn_risk.results",
     "risk_measures": "jkn_risk.report.metrics",
     "render_report": "jkn_risk.report.render",
+    "compare_scenarios": "jkn_risk.report.stress",
+    "render_stress_report": "jkn_risk.report.stress",
     "Chainladder": "jkn_risk.reserving.chainladder",
     "MackChainladder": "jkn_risk.reserving.chainladder",
     "BootstrapODP": "jkn_risk.reserving.bootstrap",

@@ -74,9 +74,9 @@ def _load(config: Path, overrides):
 
 def _print_version(value: bool) -> None:
     if value:
-        from jkn_risk import __version__
+        from importlib.metadata import version
 
-        print(f"jkn-risk {__version__}")
+        print(f"jkn-risk {version('jkn_risk')}")
         raise typer.Exit()
 
 

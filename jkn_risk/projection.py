@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from jkn_risk.config import Config
+from jkn_risk.config import Config, load_config
 from jkn_risk.parameters import Parameters, build_parameters
 
 __all__ = ["project", "project_parameters", "table6", "expected_costs"]
@@ -88,8 +88,11 @@ def project(config: Config) -> xr.Dataset:
     return project_parameters(build_parameters(config, ibnr_bootstrap=False))
 
 
-def table6(ds: xr.Dataset) -> list[dict]:
+def table6(ds: xr.Dataset | Config | str) -> list[dict]:
     """A Table-6-style summary per year, national totals.
+
+    ``ds``: the projection (:func:`project`), or a config (a :class:`Config` or a path), which
+    is projected first.
 
     Returns
     -------
@@ -98,6 +101,8 @@ def table6(ds: xr.Dataset) -> list[dict]:
     a fraction), ``surplus_pmpm`` and ``surplus_total`` [IDR per year]: contributions minus
     medical cost, as in the paper (administration not deducted).
     """
+    if not isinstance(ds, xr.Dataset):
+        ds = project(ds if isinstance(ds, Config) else load_config(ds))
     rows = []
     for year in ds.year.values:
         d = ds.sel(year=year)

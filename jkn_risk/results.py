@@ -164,6 +164,9 @@ def _template_dataset(params, n_sims: int, block_size: int, template: xr.Dataset
     sims = np.arange(n_sims, dtype=np.int64)
     ds = static.copy()
     ds = ds.assign_coords(sim=("sim", sims))
+    # labels of dimensions only the template has (the fund's management rules)
+    ds = ds.assign_coords({name: c.variable for name, c in template.coords.items()
+                           if name != "sim" and name not in ds.coords})
     encoding: dict = {"sim": {"chunks": (block_size,)}}
     for name, var in template.data_vars.items():
         if var.dims[:1] != ("sim",):

@@ -84,11 +84,17 @@ def test_public_api():
     import jkn_risk
 
     assert jkn_risk.__all__ == sorted(["BootstrapODP", "Chainladder", "Config", "ConfigError", "MackChainladder",
-                                       "Parameters", "build_parameters", "load_config", "open_results", "project",
-                                       "prepare_run", "read_triangle", "render_report", "risk_measures", "run", "simulate_block",
+                                       "Parameters", "build_parameters", "compare_scenarios", "load_config",
+                                       "open_results", "project", "prepare_run", "read_triangle", "render_report",
+                                       "render_stress_report", "risk_measures", "run", "simulate_block", "stress",
                                        "table6"]) + ["__version__"]
     for name in jkn_risk.__all__:
         assert getattr(jkn_risk, name) is not None
+    import jkn_risk.api
+    import jkn_risk.orchestrate
+
+    assert jkn_risk.run is jkn_risk.api.run and jkn_risk.stress is jkn_risk.api.stress  # in memory
+    assert callable(jkn_risk.orchestrate.run)  # the store writer behind `jkn-risk run`
 
 
 def test_run_report_and_stress_end_to_end(tmp_path):
