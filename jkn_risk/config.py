@@ -170,8 +170,29 @@ def _suggest(word: str, known: list[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _pydantic_problems(exc: ValidationError, root: type[BaseModel] | None = None
-                       ) -> list[tuple[str, str, Any]]:
+def _key_path(loc, data) -> list[str]:
+    """The config keys of a pydantic error location: union branch tags (``wage``, ``float``,
+    ``function-after[...]``) removed, but only where the input has no key of that name, so that
+    ``uncertainty.wage.sigma`` keeps its ``wage``."""
+    node, out = data, []
+    for part in loc:
+        s = str(part)
+        if isinstance(node, dict) and part in node:
+            out.append(s)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            out.append(s)
+            node = node[part]
+        elif s in _UNION_TAGS or s.startswith(("function-", "constrained-")) or "[" in s:
+            continue
+        else:
+            out.append(s)
+            node = None
+    return out
+
+
+def _pydantic_problems(exc: ValidationError, root: type[BaseModel] | None = None,
+                       data: Any = None) -> list[tuple[str, str, Any]]:
     """One ``(key path, message, value)`` per pydantic error, union branch tags removed and
     only the first error per key kept. Where one branch of a union went deeper into a mapping
     (``ibnr: {n_boot: 5}``), the other branches' complaints about the mapping itself ("Input
@@ -183,8 +204,7 @@ def _pydantic_problems(exc: ValidationError, root: type[BaseModel] | None = None
         if isinstance(err.get("ctx", {}).get("error"), ConfigError):
             continue  # reported through its own problems
         raw = [str(x) for x in err["loc"]]
-        loc = [p for p in raw if p not in _UNION_TAGS and not p.startswith(("function-", "constrained-"))
-               and "[" not in p]
+        loc = _key_path(err["loc"], data)
         path = ".".join(loc) or "(top level)"
         if path in seen:
             continue
@@ -218,7 +238,7 @@ def load_config_dict(data: dict) -> Config:
         # a ConfigError raised inside a validator arrives wrapped: unwrap it
         inner = [e.get("ctx", {}).get("error") for e in exc.errors()]
         nested = [p for e in inner if isinstance(e, ConfigError) for p in e.problems]
-        problems = nested + _pydantic_problems(exc)
+        problems = nested + _pydantic_problems(exc, data=data)
         raise ConfigError(problems) from None
     try:
         tables = load_tables(cfg)

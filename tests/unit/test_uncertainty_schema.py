@@ -124,9 +124,8 @@ def test_a_broken_block_gives_one_line_with_its_key_path_and_value(override, lin
     assert res.output.splitlines() == [line]
 
 
-@pytest.mark.xfail(strict=True, reason="jkn_risk.config._pydantic_problems drops every key-path part "
-                   "named like a union tag ('wage'), so this reads 'uncertainty.sigma: ...'")
 def test_the_wage_driver_keeps_its_key_path():
+    """'wage' is also a contribution branch's tag: the path keeps it where the input has it."""
     res = validate("uncertainty.wage={sigma: -0.1}")
     assert res.exit_code == 2
     assert res.output.splitlines() == ["uncertainty.wage.sigma: must be in [0, 1] (got -0.1)"]
