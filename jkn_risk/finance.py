@@ -80,6 +80,11 @@ def expected_cell_surplus(drawn, admin_share: np.ndarray, ibnr: np.ndarray,
                           mean_cost_per_case: np.ndarray) -> np.ndarray:
     """E[surplus | this simulation's drawn assumptions and IBNR factor] per cell.
 
+    Exact without an annual cap. Every event is priced at its expected (scaled) tariff, so
+    where a per-member cap binds this is the expectation of the *uncapped* claims: it overstates
+    the capped cost by E[(member total - cap)+] per member (pinned by a strict xfail in
+    tests/statistical/test_expected_surplus.py).
+
     Parameters
     ----------
     drawn : DrawnParameters

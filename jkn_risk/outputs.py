@@ -40,7 +40,8 @@ VARIABLES = {
     "regional_government_share": (_DC, "float64", "IDR",
                                   "deficit paid by regional governments"),
     "expected_surplus_compartment": (_DC, "float64", "IDR",
-                                     "E[surplus | this simulation's parameters] (projection)"),
+                                     "E[surplus | this simulation's drawn parameters], INA-CBG "
+                                     "claims before any annual cap"),
 }
 
 
