@@ -147,14 +147,19 @@ def project(config: ConfigArg, set_: SetOpt = None,
             print(json.dumps(rows, indent=2))
             return
         t = Table(title="Deterministic projection (IDR; surplus = contributions - medical cost)")
+        cover = "active_coverage" in rows[0]  # a population table: coverage = members / population
         for col in ("year", "members (M)", "income pmpm", "cost pmpm", "claim ratio",
-                    "surplus pmpm", "surplus (T)"):
+                    "surplus pmpm", "surplus (T)") + (("coverage", "active coverage") if cover else ()):
             t.add_column(col, justify="right")
         for r in rows:
             t.add_row(str(r["year"]), f"{r['members'] / 1e6:,.1f}", f"{r['income_pmpm']:,.0f}",
                       f"{r['cost_pmpm']:,.0f}", f"{100 * r['claim_ratio']:.1f}%",
-                      f"{r['surplus_pmpm']:,.0f}", f"{r['surplus_total'] / 1e12:,.2f}")
+                      f"{r['surplus_pmpm']:,.0f}", f"{r['surplus_total'] / 1e12:,.2f}",
+                      *((f"{100 * r['coverage']:.1f}%", f"{100 * r['active_coverage']:.1f}%") if cover else ()))
         out.print(t)
+        if cover:
+            out.print("coverage = registered members / population; active coverage = members whose "
+                      "contribution is paid (members x collection rate) / population (seed 003)")
 
     _guard(go)
 

@@ -28,7 +28,7 @@ __all__ = ["Config", "ConfigError", "load_config", "load_config_dict", "CARE_TYP
            "Shock"]
 
 # Keys whose values are file paths, resolved relative to the YAML file that names them.
-_PATH_KEYS = (("membership", "base"), ("membership", "table"), ("case_mix", "table"),
+_PATH_KEYS = (("membership", "base"), ("membership", "table"), ("case_mix", "table"), ("population",),
               ("utilization", "inpatient", "ibnr", "triangle"),
               ("utilization", "outpatient", "ibnr", "triangle"))
 

@@ -69,11 +69,15 @@ def to_dataset(coords: dict, data: dict, variables: dict = VARIABLES) -> xr.Data
 
 
 def static_dataset(params, drivers) -> xr.Dataset:
-    """Variables without a ``sim`` dimension (``members``: the deterministic membership) and
-    every coordinate."""
+    """Variables without a ``sim`` dimension (``members``: the deterministic membership;
+    ``population`` when the config gives one) and every coordinate."""
     ds = xr.Dataset(coords=coordinates(params, drivers))
     ds["members"] = xr.Variable(("year", "region", "segment"), params.members,
                                 {"units": "member-years", "long_name": "average members"})
+    if getattr(params, "population", None) is not None:
+        ds["population"] = xr.Variable(("year", "region"), params.population,
+                                       {"units": "persons", "long_name": "mid-year population "
+                                        "(deterministic: the same in every simulation)"})
     return ds
 
 

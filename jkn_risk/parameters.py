@@ -57,6 +57,8 @@ class Parameters:
         wage-rated segments (0 and inf elsewhere); wage_cv : (S,) its coefficient of variation
     cap_care : (C,) bool, whether the annual cap applies to the care type
     frequency : code of :mod:`jkn_risk.codes` (``FREQ_POISSON`` / ``FREQ_NEGBIN``)
+    population : (Y, R) [persons] mid-year population, or None (no ``population:`` table);
+        deterministic: the same in every simulation
     method : (C,) method code per care type (``METHOD_INDIVIDUAL`` / ``METHOD_COLLECTIVE``),
         resolved once from ``simulation.method`` and the cap by :func:`jkn_risk.codes.resolve_methods`
     """
@@ -95,6 +97,7 @@ class Parameters:
     config_yaml: str = ""
     uncertainty: object = None  # the config's validated ``uncertainty:`` block, or None
     fund: object = None  # the config's validated ``fund:`` block, or None
+    population: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
@@ -300,6 +303,6 @@ def build_parameters(cfg: Config, *, ibnr_bootstrap: bool = True) -> Parameters:
         method=resolve_methods(sim.method, cap_care), compartments=cfg.policy.compartments,
         regional_government_share=cfg.policy.regional_government_deficit_share, seed=sim.seed,
         n_sims=sim.n_sims, block_size=sim.block_size, name=cfg.name, config_yaml=cfg.source,
-        uncertainty=cfg.uncertainty, fund=cfg.fund,
+        uncertainty=cfg.uncertainty, fund=cfg.fund, population=cfg.tables.population,
     )
     return apply_shocks(params, cfg.shocks)

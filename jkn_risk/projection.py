@@ -7,6 +7,9 @@ members x 12 x contribution received pmpm; administration = share x contribution
 Two surpluses are reported. ``benefit_surplus`` = contributions - medical cost, the seed
 paper's "Saldo" (its Table 6 does not deduct administration); ``surplus`` also deducts
 administration, the fund's (DJS Kesehatan) own result, which the Monte Carlo run uses.
+
+With a ``population:`` table the projection adds active members (members x collection rate)
+and active coverage per region and nationally (:mod:`jkn_risk.coverage`).
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import numpy as np
 import xarray as xr
 
 from jkn_risk.config import Config, load_config
+from jkn_risk.coverage import active_members, coverage, national_coverage
 from jkn_risk.parameters import Parameters, build_parameters
 
 __all__ = ["project", "project_parameters", "table6", "expected_costs"]
@@ -76,6 +80,16 @@ def project_parameters(params: Parameters) -> xr.Dataset:
                 "care": np.array(params.care, dtype=object)},
         attrs={"title": "jkn_risk deterministic projection", "config_name": params.name},
     )
+    if params.population is not None:
+        active = active_members(params.members, params.collection)
+        pop = params.population
+        ds["population"] = var(pop, dims3[:2], "persons", "mid-year population")
+        ds["active_members"] = var(active, dims3, "member-years",
+                                   "active members: members x share with the contribution paid")
+        ds["active_coverage"] = var(coverage(active, pop), dims3[:2], "1",
+                                    "active coverage: active members / population")
+        ds["active_coverage_national"] = var(national_coverage(active, pop), ("year",), "1",
+                                             "national active coverage")
     return ds
 
 
@@ -99,7 +113,9 @@ def table6(ds: xr.Dataset | Config | str) -> list[dict]:
     list of dict with keys ``year``, ``members`` (average members), ``income_pmpm`` and
     ``cost_pmpm`` [IDR per member per month], ``claim_ratio`` (medical cost / contributions,
     a fraction), ``surplus_pmpm`` and ``surplus_total`` [IDR per year]: contributions minus
-    medical cost, as in the paper (administration not deducted).
+    medical cost, as in the paper (administration not deducted). With a population:
+    ``population`` [persons], ``coverage`` (registered members / population) and
+    ``active_coverage`` (active members / population), fractions.
     """
     if not isinstance(ds, xr.Dataset):
         ds = project(ds if isinstance(ds, Config) else load_config(ds))
@@ -112,4 +128,8 @@ def table6(ds: xr.Dataset | Config | str) -> list[dict]:
         rows.append({"year": int(year), "members": members, "income_pmpm": income / mm,
                      "cost_pmpm": cost / mm, "claim_ratio": cost / income,
                      "surplus_pmpm": (income - cost) / mm, "surplus_total": income - cost})
+        if "active_coverage_national" in d:
+            pop = float(d.population.sum())
+            rows[-1].update(population=pop, coverage=members / pop,
+                            active_coverage=float(d.active_coverage_national))
     return rows

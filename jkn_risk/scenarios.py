@@ -104,12 +104,19 @@ def _views(params: Parameters, ds: xr.Dataset) -> xr.Dataset:
             months = np.where(medical.values > 0, 12.0 * net.values / medical.values, np.nan)
         out["fund_months_of_claims"] = xr.Variable(("sim", "year"), months, {
             "units": "month", "long_name": "12 x net assets / medical cost of the year, whole fund"})
+    for name in ("active_coverage_national", "active_coverage"):  # a population configured
+        if name in ds:
+            out[name] = ds[name].load()
     return out
 
 
 def combine(named: list[tuple[str, Parameters, xr.Dataset]]) -> xr.Dataset:
     """One dataset with a leading ``scenario`` dimension ("base" first)."""
     views = [_views(p, ds) for _, p, ds in named]
+    partial = [v for v in ("active_coverage_national", "active_coverage")
+               if any(v in w for w in views) and not all(v in w for w in views)]
+    views = [w.drop_vars([v for v in partial if v in w]).drop_dims(  # only where all have it
+        [d for d in ("region",) if "active_coverage" in partial and d in w.dims]) for w in views]
     out = xr.concat(views, dim=xr.DataArray(np.array([n for n, _, _ in named], dtype=object),
                                             dims="scenario", name="scenario"),
                     data_vars="all", coords="minimal", compat="override", join="exact")

@@ -420,6 +420,8 @@ class Config(_Model):
     shocks: list[Shock] = Field(default_factory=list)
     uncertainty: Uncertainty | None = None
     fund: Fund | None = None
+    # CSV ``year,region,population`` [persons, mid-year]: active coverage is reported when given
+    population: str | None = None
     # True: segment relativities of utilisation and cost are rebased so that the base year's
     # member- (event-) weighted average per region is 1 (the regional rates and mean costs are
     # then all-segment averages). False: relativities multiply the regional values as given.

@@ -8,7 +8,8 @@ calls :func:`simulate_block`, which
    completion factor (a bootstrap replicate, keyed by (seed, simulation, care)),
 2. runs the claims kernel for every cell (year, region, segment, care) with the drawn rates,
    members and unit-cost scales,
-3. adds the fund's finance per cell and per compartment.
+3. adds the fund's finance per cell and per compartment, and, when the config gives a
+   population, active members and active coverage (:mod:`jkn_risk.coverage`).
 
 Simulation ``s`` gives the same bits in whatever block, order or process it is computed.
 """
@@ -21,6 +22,7 @@ import xarray as xr
 
 from jkn_risk.assumptions import AssumptionModel, build_assumption_model, draw, drawn_parameters
 from jkn_risk.cells import build_kernel_inputs
+from jkn_risk.coverage import COVERAGE_VARIABLES, active_members, coverage, national_coverage
 from jkn_risk.finance import cell_finance, compartment_finance, expected_cell_surplus
 from jkn_risk.fund import CAP, FUND_VARIABLES, FundSpec, build_fund_spec, fund_dataset, roll_forward
 from jkn_risk.kernels.claims import (OUT_CLAIMS, OUT_CLAIMS_UNCAPPED, OUT_EVENTS,
@@ -54,11 +56,13 @@ class PreparedRun:
 
     @property
     def variables(self) -> dict:
-        """The variables of a block: :data:`jkn_risk.outputs.VARIABLES`, plus the fund's."""
+        """The variables of a block: :data:`jkn_risk.outputs.VARIABLES`, plus the coverage's
+        (a population given) and the fund's."""
+        variables = _block_variables(self.params)
         if self.fund is None:
-            return VARIABLES
+            return variables
         fund = {k: v for k, v in FUND_VARIABLES.items() if self.fund.rules or "rule" not in v[0]}
-        return {**VARIABLES, **fund}
+        return {**variables, **fund}
 
     def template(self) -> xr.Dataset:
         """One simulation of zeros with the schema of :func:`simulate_block`."""
@@ -69,6 +73,11 @@ class PreparedRun:
     def static(self) -> xr.Dataset:
         """The variables without ``sim`` and every coordinate."""
         return static_dataset(self.params, self.drivers)
+
+
+def _block_variables(params: Parameters) -> dict:
+    """:data:`jkn_risk.outputs.VARIABLES`, plus the active coverage's when a population is given."""
+    return VARIABLES if params.population is None else {**VARIABLES, **COVERAGE_VARIABLES}
 
 
 def prepare_run(params: Parameters) -> PreparedRun:
@@ -145,7 +154,11 @@ def simulate_block(run: PreparedRun, sims, threads: int | None = None,
             "non_cbg_cost": cells["non_cbg_cost"], "income": cells["income"],
             "admin_cost": cells["admin_cost"], "surplus": cells["surplus"], "ibnr_factor": ibnr,
             "factor": draws.factor, **comp}
-    ds = to_dataset(coordinates(params, run.drivers, sims), data)
+    if params.population is not None:  # the same members and collection rates as the income
+        active = active_members(drawn.members, drawn.collection)
+        data.update(active_members=active, active_coverage=coverage(active, params.population),
+                    active_coverage_national=national_coverage(active, params.population))
+    ds = to_dataset(coordinates(params, run.drivers, sims), data, _block_variables(params))
     if run.fund is None:
         return ds
     return xr.merge([ds, _fund(run, cells, out, drawn, sims)], compat="identical",

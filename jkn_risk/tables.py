@@ -54,10 +54,12 @@ class ConfigTables:
 
     members : ndarray(float64, (n_year, n_region, n_segment)) [member-years]
     case_mix : {(region, care): CaseMixTable}
+    population : ndarray(float64, (n_year, n_region)) [persons] or None (no ``population:``)
     """
 
     members: np.ndarray
     case_mix: dict[tuple[str, str], CaseMixTable] = field(default_factory=dict)
+    population: np.ndarray | None = None
 
 
 def _parse(kind: type, raw: str):
@@ -249,6 +251,68 @@ def _case_mix(cfg: "Config") -> dict[tuple[str, str], CaseMixTable]:
     return out
 
 
+def _span(lines: list[int]) -> str:
+    return f"line {lines[0]}" if len(lines) == 1 else f"lines {min(lines)}-{max(lines)}"
+
+
+def _population(cfg: "Config") -> np.ndarray:
+    """The ``population:`` table, ``year,region,population`` -> ndarray(float64, (Y, R)) [persons].
+
+    Rows of years outside the projection are checked and ignored (a table may be longer than a
+    config's horizon). Every projection year and region needs exactly one row with a positive
+    population. A region or year with no rows at all is one problem, not one per cell.
+    """
+    key, path = "population", cfg.population
+    name = Path(path).name
+    rows = read_csv(path, key, {"year": int, "region": str, "population": float})
+    yi = {y: i for i, y in enumerate(cfg.years)}
+    ri = {r: i for i, r in enumerate(cfg.regions)}
+    out = np.full((len(yi), len(ri)), np.nan)
+    seen: dict[tuple[int, str], int] = {}
+    problems = []
+    for row in rows:
+        where = f"{name} line {row['_line']}"
+        year, region, pop = row["year"], row["region"], row["population"]
+        if region not in ri:
+            problems.append((key, f"{where}, column 'region': unknown region", region))
+        elif not pop > 0:
+            problems.append((key, f"{where}, column 'population': must be positive", pop))
+        elif (year, region) in seen:
+            problems.append((key, f"{where}, columns 'year', 'region': {year} {region} repeats "
+                                  f"line {seen[(year, region)]}", _NOVALUE))
+        else:
+            seen[(year, region)] = row["_line"]
+            if year in yi:
+                out[yi[year], ri[region]] = pop
+    if problems:
+        raise TableError(problems[:20])
+    data_lines = [r["_line"] for r in rows] or [1]
+    missing_years = [y for y in cfg.years if not any(k[0] == y for k in seen)]
+    if missing_years:
+        given = sorted({y for y, _ in seen})
+        have = f"{given[0]}-{given[-1]}" if given else "none"
+        problems.append((key, f"{name} {_span(data_lines)}, column 'year': no rows for projection "
+                              f"year{'s' if len(missing_years) > 1 else ''} "
+                              f"{', '.join(map(str, missing_years))} (years given: {have})", _NOVALUE))
+    covered = [y for y in cfg.years if y not in missing_years]
+    in_years = [(y, r) for (y, r) in seen if y in covered]
+    missing_regions = [r for r in cfg.regions if covered and not any(k[1] == r for k in in_years)]
+    if missing_regions:
+        given = [r for r in cfg.regions if r not in missing_regions]
+        problems.append((key, f"{name} {_span(data_lines)}, column 'region': no rows for region"
+                              f"{'s' if len(missing_regions) > 1 else ''} {', '.join(missing_regions)}"
+                              f" (regions given: {', '.join(given) or 'none'})", _NOVALUE))
+    for y in covered:
+        for r in cfg.regions:
+            if r not in missing_regions and (y, r) not in seen:
+                lines = [ln for (yy, _), ln in seen.items() if yy == y]
+                problems.append((key, f"{name} {_span(lines)}, column 'region': no row for region "
+                                      f"{r} in year {y}", _NOVALUE))
+    if problems:
+        raise TableError(problems[:20])
+    return out
+
+
 def load_tables(cfg: "Config") -> ConfigTables:
     """Read and validate every CSV table a config names."""
     problems = []
@@ -264,9 +328,15 @@ def load_tables(cfg: "Config") -> ConfigTables:
         case_mix = _case_mix(cfg)
     except TableError as exc:
         problems += exc.problems
+    population = None
+    if cfg.population is not None:
+        try:
+            population = _population(cfg)
+        except TableError as exc:
+            problems += exc.problems
     if problems:
         raise TableError(problems)
-    return ConfigTables(members=members, case_mix=case_mix)
+    return ConfigTables(members=members, case_mix=case_mix, population=population)
 
 
 def load_triangles(cfg: "Config") -> dict:

@@ -16,6 +16,7 @@ import xarray as xr
 from markdown_it import MarkdownIt
 
 from . import fund_plots, plots
+from .coverage_report import NATIONAL, UHC_TARGET, coverage_measures, save_coverage_figures
 from .fund_metrics import fund_measures_frame, fund_risk_measures
 from .metrics import BOOT_SEED, LEVELS, N_BOOT, TOTAL, risk_measures, to_frame, to_json
 
@@ -177,6 +178,42 @@ def _fund_section(fund_ds: xr.Dataset, out: Path, dpi: int) -> tuple[list[Path],
     return paths, md, m
 
 
+def _coverage_section(cov_ds: xr.Dataset, out: Path, dpi: int) -> tuple[list[Path], str]:
+    """Active coverage (seed 003): national table by year, regional means, the fan charts, JSON."""
+    df = coverage_measures(cov_ds, (UHC_TARGET,))
+    p, t = f"p_ge_{UHC_TARGET:g}", f"{100 * UHC_TARGET:g}%"
+    nat = df[df["area"] == NATIONAL]
+    a = pd.DataFrame({
+        "year": nat["year"],
+        "mean": [fmt_pct(m, s) for m, s in zip(nat["mean"], nat["mean_se"])],
+        "median (5-95%)": [f"{fmt_pct(m)} ({fmt_pct(lo)}-{fmt_pct(hi)})" for m, lo, hi in
+                           zip(nat["q0.5"], nat["q0.05"], nat["q0.95"])],
+        f"P(active coverage ≥ {t})": [fmt_pct(x, s) for x, s in zip(nat[p], nat[f"{p}_se"])],
+    })
+    reg = df[df["area"] != NATIONAL]
+    b = reg.pivot(index="year", columns="area", values="mean").reset_index()
+    b = pd.DataFrame({"year": b["year"], **{f"mean {r}": [fmt_pct(x) for x in b[r]]
+                                            for r in b.columns if r != "year"}})
+    pr = reg.pivot(index="year", columns="area", values=p)
+    b[f"regions with P(≥ {t}) > 0"] = [", ".join(str(r) for r in pr.columns if pr.loc[y, r] > 0) or "none"
+                                       for y in pr.index]
+    paths = save_coverage_figures(cov_ds, out, dpi)
+    json_path = out / "coverage_measures.json"
+    json_path.write_text(df.to_json(orient="records", indent=1), encoding="utf-8")
+    md = ("## Active coverage (seed 003)\n\nActive coverage = active JKN members / population: a member is "
+          "active when the contribution is paid (by a budget, an employer or the member), i.e. registered "
+          "members x the segment's drawn collection (paid-share) rate, the same rate that drives contribution "
+          "income. The population is the config's deterministic table; national coverage is all active members "
+          f"over the whole population. Monte Carlo standard errors in brackets; {t} is the UHC target"
+          + (f" (0.0% (±0.0%): no simulation reaches it, so P < 3/n = {3 / cov_ds.sizes['sim']:.1%} with 95% "
+             "confidence)" if (nat[p] == 0).any() else "") + ".\n\n"
+          f"{md_table(a)}\nBy region (mean active coverage; a region's members are the configured regional "
+          "split, so regional figures are only as good as that split and the province -> region mapping of "
+          f"the population table):\n\n{md_table(b)}\n"
+          + "".join(f"![{q.stem}]({q.name})\n\n" for q in paths))
+    return paths + [json_path], md
+
+
 def render_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N_BOOT, seed: int = BOOT_SEED,
                   dpi: int = 150) -> list[Path]:
     """Write the risk report of a results Dataset.
@@ -206,6 +243,8 @@ def render_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N_BOOT, 
         ds, note = ds.sel(scenario=first), f"\n> Scenario `{first}` of a stress dataset.\n"
     fund_vars = [v for v in ("net_assets", "months_of_claims", "fund_medical_cost") if v in ds]
     fund_ds = ds[fund_vars].compute() if "net_assets" in ds else None
+    cov_ds = (ds[["active_coverage_national", "active_coverage"]].compute()
+              if "active_coverage_national" in ds else None)
     keep = [v for v in ("surplus", "surplus_compartment", "income_compartment", "medical_cost_compartment",
                         "expected_surplus_compartment", "regional_government_share") if v in ds]
     ds = ds[keep].compute()
@@ -255,6 +294,10 @@ def render_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N_BOOT, 
         (out / "fund_measures.json").write_text(_json.dumps(fund_m, indent=2), encoding="utf-8")
         paths.append(out / "fund_measures.json")
         md.append(fund_md)
+    if cov_ds is not None:
+        cov_paths, cov_md = _coverage_section(cov_ds, out, dpi)
+        paths += cov_paths
+        md.append(cov_md)
     md.append("## Risk measures by compartment and year\n")
     comps = [str(c) for c in measures["compartment"].values]
     for c in ([TOTAL] if TOTAL in comps else []) + [c for c in comps if c != TOTAL]:

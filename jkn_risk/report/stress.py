@@ -20,11 +20,13 @@ from .metrics import BOOT_SEED, N_BOOT, TOTAL, _records, bootstrap_var_tvar, var
 from .plots import TRILLION
 from .render import fmt_pct, fmt_tn, header_lines, md_table, md_to_html, save_figure
 
-__all__ = ["compare_scenarios", "compare_fund", "tornado_chart", "pd_comparison_chart",
-           "render_stress_report", "to_json"]
+__all__ = ["compare_scenarios", "compare_fund", "compare_coverage", "tornado_chart",
+           "pd_comparison_chart", "render_stress_report", "to_json"]
 
 #: PP 84/2015's floor for the fund's net assets [months of claims].
 MIN_MONTHS = 1.5
+#: The universal-health-coverage target for active coverage (a fraction).
+COVERAGE_TARGET = 0.98
 
 VAR_LEVEL = 0.995
 
@@ -272,6 +274,55 @@ def compare_fund(ds: xr.Dataset) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def compare_coverage(ds: xr.Dataset, target: float = COVERAGE_TARGET) -> pd.DataFrame:
+    """National active coverage by scenario and year, paired against the base (first scenario).
+
+    Per scenario and year: the mean coverage and P(coverage >= ``target``), each with its SE,
+    and the change against the base with the SE of the per-simulation differences (common random
+    numbers). Coverage is a fraction (0.98 = 98%).
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        ``active_coverage_national`` (scenario, sim, year) [1].
+    """
+    c = ds["active_coverage_national"].transpose("scenario", "sim", "year").values.astype(np.float64)
+    n = c.shape[1]
+    hit = (c >= target).astype(np.float64)
+    rows = []
+    for k, name in enumerate(str(s) for s in ds["scenario"].values):
+        for j, y in enumerate(int(y) for y in ds["year"].values):
+            row = {"scenario": name, "year": y, "n_sims": n}
+            for key, x in (("coverage_mean", c), (f"p_ge_{target:g}", hit)):
+                d = x[k, :, j] - x[0, :, j]
+                row[key] = float(x[k, :, j].mean())
+                row[f"{key}_se"] = float(x[k, :, j].std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+                row[f"{key}_diff"] = float(d.mean())
+                row[f"{key}_diff_se"] = float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _coverage_table(cov: pd.DataFrame, df_last: pd.DataFrame, last, target: float) -> str:
+    """Change in national active coverage beside the change in the fund result (whole fund), ``last``."""
+    c = cov[cov["year"] == last].set_index("scenario")
+    comps = set(df_last["compartment"])
+    comp = TOTAL if TOTAL in comps else df_last["compartment"].iloc[0]
+    f = df_last[df_last["compartment"] == comp].set_index("scenario")
+    p = f"p_ge_{target:g}"
+    t = pd.DataFrame({
+        "scenario": list(c.index),
+        "Δ mean surplus [IDR tn]": [fmt_tn(f.loc[s, "mean_surplus_diff"], f.loc[s, "mean_surplus_diff_se"], 3, True)
+                                    if s in f.index else "" for s in c.index],
+        "active coverage": [fmt_pct(m, e) for m, e in zip(c["coverage_mean"], c["coverage_mean_se"])],
+        "Δ active coverage (pp)": [fmt_pct(m, e, sign=True) for m, e in
+                              zip(c["coverage_mean_diff"], c["coverage_mean_diff_se"])],
+        f"P(≥ {100 * target:g}%)": [fmt_pct(m, e) for m, e in zip(c[p], c[f"{p}_se"])],
+        "Δ P (pp)": [fmt_pct(m, e, sign=True) for m, e in zip(c[f"{p}_diff"], c[f"{p}_diff_se"])],
+    })
+    return md_table(t)
+
+
 def _fund_table(f: pd.DataFrame, last: int) -> str:
     dep, keep = f"p_depleted_by_{last}", f"p_months_ge_{MIN_MONTHS:g}_through_{last}"
     t = pd.DataFrame({
@@ -319,6 +370,8 @@ def render_stress_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N
     out.mkdir(parents=True, exist_ok=True)
     fund = (compare_fund(ds[["fund_net_assets", "fund_months_of_claims"]].compute())
             if "fund_net_assets" in ds else None)
+    cov = (compare_coverage(ds[["active_coverage_national"]].compute())
+           if "active_coverage_national" in ds else None)
     ds = ds[["surplus_compartment"]].compute()
     df_all = compare_scenarios(ds, "all", n_boot=n_boot, seed=seed)
     df_cum = compare_scenarios(ds, "cumulative", n_boot=n_boot, seed=seed)
@@ -357,6 +410,15 @@ def render_stress_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N
         fund_path = out / "stress_fund.json"
         fund_path.write_text(json.dumps(_records(fund), indent=1), encoding="utf-8")
         paths.append(fund_path)
+    if cov is not None:
+        md += [f"## Active coverage beside the fund result, {last}\n",
+               "National active coverage (active members / population, seed 003) and its change against "
+               "the base, beside the change of the mean surplus of the whole fund; changes paired simulation "
+               "by simulation (standard errors in brackets).\n",
+               _coverage_table(cov, df_last, last, COVERAGE_TARGET)]
+        cov_path = out / "stress_coverage.json"
+        cov_path.write_text(json.dumps(_records(cov), indent=1), encoding="utf-8")
+        paths.append(cov_path)
     text = "\n".join(md)
     md_path, html_path = out / "stress_report.md", out / "stress_report.html"
     md_path.write_text(text, encoding="utf-8")

@@ -50,12 +50,13 @@ def test_project_json_keys():
     rows = json.loads(res.stdout)
     assert [r["year"] for r in rows] == list(range(2014, 2020))
     assert set(rows[0]) == {"year", "members", "income_pmpm", "cost_pmpm", "claim_ratio", "surplus_pmpm",
-                            "surplus_total"}
+                            "surplus_total", "population", "coverage", "active_coverage"}
 
 
 def test_project_table():
     res = cli("project", BASE)
     assert res.returncode == 0 and "claim ratio" in res.stdout and "114.9%" in res.stdout
+    assert "active coverage" in res.stdout and "48.6%" in res.stdout   # seed 003, 2014
 
 
 @pytest.mark.parametrize("triangle", ["configs/data/triangles/ip_claims_2014.csv", "tests/data/triangles/raa.csv"])

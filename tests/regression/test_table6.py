@@ -25,7 +25,8 @@ def rows(baseline_path):
                          capture_output=True, text=True, check=True)
     data = json.loads(res.stdout)
     assert [set(r) for r in data] == [{"year", "members", "income_pmpm", "cost_pmpm", "claim_ratio",
-                                       "surplus_pmpm", "surplus_total"}] * 6
+                                       "surplus_pmpm", "surplus_total",
+                                       "population", "coverage", "active_coverage"}] * 6
     return {r["year"]: r for r in data}
 
 
@@ -51,3 +52,12 @@ def test_consistency(rows):
     for r in rows.values():
         assert r["claim_ratio"] == pytest.approx(r["cost_pmpm"] / r["income_pmpm"], rel=1e-12)
         assert r["surplus_total"] == pytest.approx(r["surplus_pmpm"] * 12 * r["members"], rel=1e-9)
+
+
+def test_2014_coverage(rows):
+    """Seed 001: 125 M average members of 252.2 M people; seed 003's active coverage is lower by
+    the members whose contributions are unpaid (PBPU 47%, BP 10% of them)."""
+    r = rows[2014]
+    assert r["population"] == pytest.approx(252.2e6, abs=0.5)
+    assert r["coverage"] == pytest.approx(125.0e6 / 252.2e6, rel=1e-3)
+    assert 0.0 < r["coverage"] - r["active_coverage"] < 0.011
