@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -146,15 +147,19 @@ def project(config: ConfigArg, set_: SetOpt = None,
         if json_:
             print(json.dumps(rows, indent=2))
             return
-        t = Table(title="Deterministic projection (IDR; surplus = contributions - medical cost)")
+        t = Table(title="Deterministic projection (IDR)", box=box.SIMPLE_HEAD,
+                  caption="contribution surplus = contributions - medical cost (the paper's saldo); "
+                          "fund result = contribution surplus - administration (what `jkn-risk report` measures)")
         cover = "active_coverage" in rows[0]  # a population table: coverage = members / population
-        for col in ("year", "members (M)", "income pmpm", "cost pmpm", "claim ratio",
-                    "surplus pmpm", "surplus (T)") + (("coverage", "active coverage") if cover else ()):
+        cols = ("year", "members\n(M)", "income\npmpm", "cost\npmpm", "claim ratio", "contribution\nsurplus pmpm",
+                "contribution\nsurplus (T)", "fund result\n(T)")
+        for col in cols + (("coverage", "active coverage") if cover else ()):
             t.add_column(col, justify="right")
         for r in rows:
             t.add_row(str(r["year"]), f"{r['members'] / 1e6:,.1f}", f"{r['income_pmpm']:,.0f}",
                       f"{r['cost_pmpm']:,.0f}", f"{100 * r['claim_ratio']:.1f}%",
-                      f"{r['surplus_pmpm']:,.0f}", f"{r['surplus_total'] / 1e12:,.2f}",
+                      f"{r['contribution_surplus_pmpm']:,.0f}",
+                      f"{r['contribution_surplus_total'] / 1e12:,.2f}", f"{r['fund_result_total'] / 1e12:,.2f}",
                       *((f"{100 * r['coverage']:.1f}%", f"{100 * r['active_coverage']:.1f}%") if cover else ()))
         out.print(t)
         if cover:

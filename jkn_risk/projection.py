@@ -4,9 +4,10 @@ Expected events = members x events per member-year x IBNR completion factor; CBG
 events x expected cost per case; non-CBG cost = members x 12 x pmpm; contributions =
 members x 12 x contribution received pmpm; administration = share x contributions.
 
-Two surpluses are reported. ``benefit_surplus`` = contributions - medical cost, the seed
-paper's "Saldo" (its Table 6 does not deduct administration); ``surplus`` also deducts
-administration, the fund's (DJS Kesehatan) own result, which the Monte Carlo run uses.
+Two results, named apart everywhere: the *contribution surplus* (``contribution_surplus``) =
+contributions - medical cost, the seed paper's "Saldo" (its Table 6 does not deduct
+administration); the *fund result* (``fund_result``) also deducts administration: the fund's
+(DJS Kesehatan) own result, the quantity the Monte Carlo run and its report measure.
 
 With a ``population:`` table the projection adds active members (members x collection rate)
 and active coverage per region and nationally (:mod:`jkn_risk.coverage`).
@@ -69,10 +70,11 @@ def project_parameters(params: Parameters) -> xr.Dataset:
             "medical_cost": var(medical, dims3, "IDR", "expected medical cost (CBG + non-CBG)"),
             "income": var(e["income"], dims3, "IDR", "contributions received"),
             "admin_cost": var(e["admin_cost"], dims3, "IDR", "administration cost"),
-            "benefit_surplus": var(e["income"] - medical, dims3, "IDR",
-                                   "contributions minus medical cost (the paper's saldo)"),
-            "surplus": var(e["income"] - medical - e["admin_cost"], dims3, "IDR",
-                           "contributions minus medical and administration cost"),
+            "contribution_surplus": var(e["income"] - medical, dims3, "IDR",
+                                        "contribution surplus: contributions minus medical cost "
+                                        "(the paper's saldo, before administration)"),
+            "fund_result": var(e["income"] - medical - e["admin_cost"], dims3, "IDR",
+                               "fund result: contributions minus medical and administration cost"),
             "ibnr_factor": var(params.ibnr_factor, ("care",), "1", "IBNR completion factor"),
         },
         coords={"year": list(params.years), "region": np.array(params.regions, dtype=object),
@@ -112,8 +114,10 @@ def table6(ds: xr.Dataset | Config | str) -> list[dict]:
     -------
     list of dict with keys ``year``, ``members`` (average members), ``income_pmpm`` and
     ``cost_pmpm`` [IDR per member per month], ``claim_ratio`` (medical cost / contributions,
-    a fraction), ``surplus_pmpm`` and ``surplus_total`` [IDR per year]: contributions minus
-    medical cost, as in the paper (administration not deducted). With a population:
+    a fraction), ``contribution_surplus_pmpm`` [IDR per member per month] and
+    ``contribution_surplus_total`` [IDR per year]: contributions minus medical cost, as in the
+    paper (administration not deducted), and ``fund_result_total`` [IDR per year]: the
+    contribution surplus minus administration, the quantity of the Monte Carlo report. With a population:
     ``population`` [persons], ``coverage`` (registered members / population) and
     ``active_coverage`` (active members / population), fractions.
     """
@@ -125,9 +129,12 @@ def table6(ds: xr.Dataset | Config | str) -> list[dict]:
         members = float(d.members.sum())
         mm = members * 12.0
         income, cost = float(d.income.sum()), float(d.medical_cost.sum())
+        admin = float(d.admin_cost.sum())
         rows.append({"year": int(year), "members": members, "income_pmpm": income / mm,
                      "cost_pmpm": cost / mm, "claim_ratio": cost / income,
-                     "surplus_pmpm": (income - cost) / mm, "surplus_total": income - cost})
+                     "contribution_surplus_pmpm": (income - cost) / mm,
+                     "contribution_surplus_total": income - cost,
+                     "fund_result_total": income - cost - admin})
         if "active_coverage_national" in d:
             pop = float(d.population.sum())
             rows[-1].update(population=pop, coverage=members / pop,

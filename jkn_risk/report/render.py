@@ -1,12 +1,17 @@
 """The risk report: PNG figures, ``report.md`` and a self-contained ``report.html`` (figures embedded).
 
 Markdown is converted with ``markdown-it-py`` (a dependency of ``rich``), tables enabled.
+
+Words: the report's amounts are the *fund result* (contributions - medical cost - administration, as borne
+by the fund); ``jkn-risk project`` reports the *contribution surplus* (contributions - medical cost, before
+administration, the paper's saldo). The two are never both called "surplus".
 """
 from __future__ import annotations
 
 import base64
 import html
 import json as _json
+import math
 import re
 from pathlib import Path
 
@@ -20,7 +25,8 @@ from .coverage_report import NATIONAL, UHC_TARGET, coverage_measures, save_cover
 from .fund_metrics import fund_measures_frame, fund_risk_measures
 from .metrics import BOOT_SEED, LEVELS, N_BOOT, TOTAL, risk_measures, to_frame, to_json
 
-__all__ = ["render_report", "md_table", "md_to_html", "header_lines", "save_figure", "fmt_pct", "fmt_tn"]
+__all__ = ["render_report", "md_table", "md_to_html", "header_lines", "save_figure", "fmt_pct", "fmt_tn",
+           "appendix_yaml"]
 
 _CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.45}table{border-collapse:collapse;margin:.8em 0;font-size:.86em}
@@ -78,9 +84,9 @@ def header_lines(ds: xr.Dataset) -> list[str]:
              "- **Fund compartments:** " + (f"{a['compartments']}: " if a.get("compartments") else "")
              + ", ".join(str(c) for c in ds["compartment"].values),
              f"- **Projection years:** {int(ds['year'].values[0])}-{int(ds['year'].values[-1])}"]
-    versions = {k: v for k, v in a.items() if "version" in k.lower()}
+    versions = {k.removeprefix("version_"): v for k, v in a.items() if k.startswith("version_")}
     if versions:
-        lines.append("- **Versions:** " + ", ".join(f"{k}={v}" for k, v in versions.items()))
+        lines.append("- **Versions:** " + " · ".join(f"{k} {v}" for k, v in versions.items()))
     if "created" in a:
         lines.append(f"- **Results created:** {a['created']}")
     return lines
@@ -97,7 +103,7 @@ def _compartment_tables(df: pd.DataFrame, comp: str) -> str:
     a = pd.DataFrame({
         "year": d["year"].astype(int),
         "P(deficit)": [fmt_pct(p, s) for p, s in zip(d["p_deficit"], d["p_deficit_se"])],
-        "mean surplus": [fmt_tn(m, s) for m, s in zip(d["surplus_mean"], d["surplus_mean_se"])],
+        "mean fund result": [fmt_tn(m, s) for m, s in zip(d["surplus_mean"], d["surplus_mean_se"])],
         "std. dev.": [fmt_tn(x) for x in d["surplus_std"]],
         **{f"{100 * q:g}%": [fmt_tn(x) for x in d[f"surplus_q{q:g}"]] for q in (0.005, 0.05, 0.5, 0.95, 0.995)},
     })
@@ -110,7 +116,8 @@ def _compartment_tables(df: pd.DataFrame, comp: str) -> str:
                                          zip(d["claim_ratio_q0.5"], d["claim_ratio_q0.05"], d["claim_ratio_q0.95"])]
     b["parameter share of variance"] = [fmt_pct(x) for x in d["parameter_share"]]
     title = "Whole fund (sum of all compartments)" if comp == TOTAL else f"Compartment {comp}"
-    return (f"### {title}\n\nSurplus (IDR trillion; Monte Carlo standard errors in brackets):\n\n"
+    return (f"### {title}\n\nFund result (IDR trillion; quantiles of the result; Monte Carlo standard errors "
+            f"in brackets):\n\n"
             f"{md_table(a)}\nDeficit (IDR trillion; negative = still a surplus at that level) and claim ratio:\n\n"
             f"{md_table(pd.DataFrame(b))}\n")
 
@@ -120,7 +127,7 @@ def _summary(df: pd.DataFrame, year: int) -> str:
     t = pd.DataFrame({
         "compartment": d["compartment"],
         "P(deficit)": [fmt_pct(p, s) for p, s in zip(d["p_deficit"], d["p_deficit_se"])],
-        "mean surplus [IDR tn]": [fmt_tn(m, s) for m, s in zip(d["surplus_mean"], d["surplus_mean_se"])],
+        "mean fund result [IDR tn]": [fmt_tn(m, s) for m, s in zip(d["surplus_mean"], d["surplus_mean_se"])],
         "VaR 99.5% [IDR tn]": [fmt_tn(x, s) for x, s in zip(d["deficit_var_99.5"], d["deficit_var_se_99.5"])],
         "median claim ratio": [fmt_pct(x) for x in d["claim_ratio_q0.5"]],
     })
@@ -129,9 +136,11 @@ def _summary(df: pd.DataFrame, year: int) -> str:
 
 _METHODS = """## Definitions and methods
 
-- **Surplus** = contribution income − medical cost (INA-CBG claims + non-CBG cost) − administration, as borne by
-  the fund after any regional-government share of deficits. **Deficit (loss)** = −surplus.
-- **Probability of deficit** P(surplus < 0); standard error √(p(1−p)/n). Where no simulation (or every one) is
+- **Fund result** (a surplus when positive) = contribution income − medical cost (INA-CBG claims + non-CBG
+  cost) − administration, as borne by the fund after any regional-government share of deficits. **Deficit
+  (loss)** = −fund result. Not the *contribution surplus* of `jkn-risk project` (contributions − medical cost,
+  before administration, the paper's saldo).
+- **Probability of deficit** P(fund result < 0); standard error √(p(1−p)/n). Where no simulation (or every one) is
   in deficit this is 0; the probability is then below 3/n (or above 1 − 3/n) with 95% confidence.
 - **VaR** at level a: the empirical a-quantile of the deficit (order statistic ⌈na⌉). **TVaR** (expected
   shortfall): VaR + E[(deficit − VaR)⁺]/(1 − a), the mean deficit in the worst (1 − a) of simulations.
@@ -142,9 +151,64 @@ _METHODS = """## Definitions and methods
   conditional mean is computed exactly by the deterministic projection for each simulation's parameters (IBNR
   factor, trend shocks), so the share says how much of the spread comes from parameter uncertainty rather than
   from the randomness of claims. Computed on the surplus before any regional-government share.
-- The region × segment heatmap uses the surplus of each region-segment cell before compartments and shares,
-  cumulated over all projection years.
+- The region × segment heatmap uses the fund result of each region-segment cell before compartments and
+  shares, cumulated over all projection years.
 """
+
+
+def _display_path(value: str) -> str:
+    """A path as the reader can use it: relative to the working folder when under it, else its last two
+    parts (never this machine's absolute path)."""
+    p = Path(value)
+    try:
+        return str(p.relative_to(Path.cwd()))
+    except ValueError:
+        return str(Path("...", *p.parts[-2:]))
+
+
+def _schema_order() -> list[str]:
+    from jkn_risk.schema import Config
+
+    return list(Config.model_fields)
+
+
+def appendix_yaml(text: str) -> str:
+    """The resolved configuration for the appendix: keys in the schema's order (name and years first),
+    absolute file paths shown relative to the working folder."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if not isinstance(data, dict):
+        return text
+
+    def walk(x):
+        if isinstance(x, dict):
+            return {k: walk(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [walk(v) for v in x]
+        if isinstance(x, str) and x.startswith("/") and Path(x).suffix:
+            return _display_path(x)
+        return x
+
+    class Dumper(yaml.SafeDumper):  # lists of plain values on one line: [2014, 2015, ...]
+        pass
+
+    def flow_lists(dumper, seq):
+        flat = all(not isinstance(v, (dict, list)) for v in seq)
+        return dumper.represent_sequence("tag:yaml.org,2002:seq", seq, flow_style=flat)
+
+    def flow_maps(dumper, mapping):  # {R1: 3.239, R2: 3.333, ...} on one line when short and flat
+        flat = len(mapping) <= 8 and all(not isinstance(v, (dict, list)) for v in mapping.values())
+        return dumper.represent_mapping("tag:yaml.org,2002:map", mapping.items(), flow_style=flat)
+
+    Dumper.add_representer(list, flow_lists)
+    Dumper.add_representer(dict, flow_maps)
+    order = {k: i for i, k in enumerate(_schema_order())}
+    data = dict(sorted(walk(data).items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
+    return yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def _fund_section(fund_ds: xr.Dataset, out: Path, dpi: int) -> tuple[list[Path], str, dict]:
@@ -246,7 +310,7 @@ def render_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N_BOOT, 
     cov_ds = (ds[["active_coverage_national", "active_coverage"]].compute()
               if "active_coverage_national" in ds else None)
     keep = [v for v in ("surplus", "surplus_compartment", "income_compartment", "medical_cost_compartment",
-                        "expected_surplus_compartment", "regional_government_share") if v in ds]
+                        "expected_surplus_compartment", "regional_government_share", "members") if v in ds]
     ds = ds[keep].compute()
     measures = risk_measures(ds, n_boot=n_boot, seed=seed)
     df = to_frame(measures)
@@ -255,7 +319,8 @@ def render_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N_BOOT, 
 
     figures = [
         ("surplus_distribution.png", plots.surplus_distribution(ds),
-         "Distribution of the fund surplus by year (violins; dashed line: break-even)."),
+         "Distribution of the fund result by year: one violin per year on its own scale (bar: median, line: "
+         "5-95%; dashed: break-even where in range), P(deficit) above each."),
         ("claim_ratio_fan.png", plots.claim_ratio_fan(ds),
          "Claim ratio fan chart (5-95% and 25-75% bands, median)."),
         ("deficit_exceedance.png", plots.deficit_exceedance(ds),
@@ -263,9 +328,13 @@ def render_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N_BOOT, 
     ]
     if "surplus" in ds:
         figures.append(("pd_region_segment.png", plots.pd_heatmap(ds),
-                        "Probability of a cumulative deficit over the projection period by region and segment."))
+                        "Probability of a cumulative deficit over the projection period by region and segment. "
+                        f"{plots.REGION_NOTE}."))
+    degenerate = plots.pd_is_degenerate(ds, last, comp)
     figures.append(("pd_convergence.png", plots.convergence_plot(ds, last, comp),
-                    f"Convergence of P(deficit) in {last} with the number of simulations (band: ±2 SE)."))
+                    f"Convergence in {last} with the number of simulations (band: ±2 SE): "
+                    + ("P(deficit) is 0 or 1 in every simulation, so the running mean fund result is shown."
+                       if degenerate else "the running probability of deficit.")))
     paths = [save_figure(fig, out / name, dpi) for name, fig, _ in figures]
 
     json_path = out / "risk_measures.json"
@@ -277,14 +346,14 @@ def render_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N_BOOT, 
           "## Key result\n",
           f"In {last} {plots.describe(comp)} runs a deficit with "
           f"probability **{fmt_pct(row['p_deficit'], row['p_deficit_se'])}** (n = {n:,} simulations). "
-          f"The mean surplus is IDR {fmt_tn(row['surplus_mean'], row['surplus_mean_se'])} trillion; "
+          f"The mean fund result is IDR {fmt_tn(row['surplus_mean'], row['surplus_mean_se'])} trillion; "
           "the 99.5% value at risk of the deficit is IDR "
           f"{fmt_tn(row['deficit_var_99.5'], row['deficit_var_se_99.5'])}"
           f" trillion and the 99.5% TVaR IDR {fmt_tn(row['deficit_tvar_99.5'], row['deficit_tvar_se_99.5'])} "
           f"trillion. Median claim ratio {fmt_pct(row['claim_ratio_q0.5'])}.\n",
-          *([f"> Only {n * 0.005:.1f} of the {n:,} simulations lie beyond the 99.5% level (fewer than 10): "
+          *([f"> Only {beyond:,} of the {n:,} simulations lie beyond the 99.5% level (fewer than 10): "
               "the 99.5% VaR and TVaR and their standard errors are rough; 2,000 simulations or more give "
-              "them a usable tail.\n"] if n * 0.005 < 10 else []),
+              "them a usable tail.\n"] if (beyond := n - math.ceil(n * 0.995 - 1e-9)) < 10 else []),
           f"## Summary, {last}\n", _summary(df, last), "## Figures\n"]
     for name, _, caption in figures:
         md.append(f"![{caption}]({name})\n\n*{caption}*\n")
@@ -307,7 +376,8 @@ def render_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N_BOOT, 
         md.append(attribution.read_text(encoding="utf-8"))
     md.append(_METHODS.format(n_boot=n_boot, seed=seed))
     if ds.attrs.get("config_yaml"):
-        md.append(f"## Appendix: resolved configuration\n\n```yaml\n{ds.attrs['config_yaml'].rstrip()}\n```\n")
+        md.append("## Appendix: resolved configuration\n\n```yaml\n"
+                  f"{appendix_yaml(ds.attrs['config_yaml']).rstrip()}\n```\n")
     text = "\n".join(md)
     md_path, html_path = out / "report.md", out / "report.html"
     md_path.write_text(text, encoding="utf-8")

@@ -49,13 +49,15 @@ def test_project_json_keys():
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)
     assert [r["year"] for r in rows] == list(range(2014, 2020))
-    assert set(rows[0]) == {"year", "members", "income_pmpm", "cost_pmpm", "claim_ratio", "surplus_pmpm",
-                            "surplus_total", "population", "coverage", "active_coverage"}
+    assert set(rows[0]) == {"year", "members", "income_pmpm", "cost_pmpm", "claim_ratio",
+                            "contribution_surplus_pmpm", "contribution_surplus_total", "fund_result_total",
+                            "population", "coverage", "active_coverage"}
 
 
 def test_project_table():
     res = cli("project", BASE)
     assert res.returncode == 0 and "claim ratio" in res.stdout and "114.9%" in res.stdout
+    assert "contribution surplus = contributions - medical cost" in res.stdout and "fund result" in res.stdout
     assert "active coverage" in res.stdout and "48.6%" in res.stdout   # seed 003, 2014
 
 

@@ -25,7 +25,8 @@ def rows(baseline_path):
                          capture_output=True, text=True, check=True)
     data = json.loads(res.stdout)
     assert [set(r) for r in data] == [{"year", "members", "income_pmpm", "cost_pmpm", "claim_ratio",
-                                       "surplus_pmpm", "surplus_total",
+                                       "contribution_surplus_pmpm",
+                                       "contribution_surplus_total", "fund_result_total",
                                        "population", "coverage", "active_coverage"}] * 6
     return {r["year"]: r for r in data}
 
@@ -44,14 +45,16 @@ def test_claim_ratio_later_years(rows, year):
 
 
 def test_total_deficits(rows):
-    assert -rows[2014]["surplus_total"] == pytest.approx(DEFICIT_TOTAL[2014], rel=0.05)
-    assert -rows[2019]["surplus_total"] == pytest.approx(DEFICIT_TOTAL[2019], rel=0.10)
+    assert -rows[2014]["contribution_surplus_total"] == pytest.approx(DEFICIT_TOTAL[2014], rel=0.05)
+    assert -rows[2019]["contribution_surplus_total"] == pytest.approx(DEFICIT_TOTAL[2019], rel=0.10)
 
 
 def test_consistency(rows):
     for r in rows.values():
         assert r["claim_ratio"] == pytest.approx(r["cost_pmpm"] / r["income_pmpm"], rel=1e-12)
-        assert r["surplus_total"] == pytest.approx(r["surplus_pmpm"] * 12 * r["members"], rel=1e-9)
+        assert r["contribution_surplus_total"] == pytest.approx(r["contribution_surplus_pmpm"] * 12 * r["members"],
+                                                                rel=1e-9)
+        assert r["fund_result_total"] < r["contribution_surplus_total"]  # administration deducted
 
 
 def test_2014_coverage(rows):

@@ -7,7 +7,7 @@ from matplotlib.figure import Figure
 
 from jkn_risk.report import plots, render, stress
 from jkn_risk.report.metrics import TOTAL
-from tests.synthetic_results import make_results
+from tests.synthetic_results import compartment_dataset, make_results
 
 SCENARIOS = {"base": {}, "util+5%": {"util": 1.05}, "tariff+8%": {"tariff": 1.08}, "income+10%": {"income_mult": 1.1}}
 
@@ -122,3 +122,59 @@ def test_stress_charts_report_and_json(sds, tmp_path):
     md = (tmp_path / "stress_report.md").read_text()
     assert "tariff+8%" in md and "Δ P(deficit)" in md and "Cumulative over 2014-2019" in md
     assert (tmp_path / "stress_report.html").read_text().count("data:image/png;base64,") == 2
+
+
+# --------------------------------------------------------------------------- readable whatever the spread
+def test_surplus_distribution_gives_every_year_its_own_scale():
+    # a spread of 0.1% of the level, levels 4x apart: on one axis these violins would be slivers
+    rng = np.random.default_rng(3)
+    level = np.array([-9.0, -15.0, -20.0, -31.0])[None, :, None] * 1e12
+    ds = compartment_dataset(level * (1 + 1e-3 * rng.standard_normal((200, 4, 1))))
+    fig = plots.surplus_distribution(ds)
+    axes = fig.axes
+    assert len(axes) == 4
+    assert [ax.get_title() for ax in axes] == [f"{y}\nP(def.) 100%" for y in range(2014, 2018)]
+    for ax, lvl in zip(axes, level.ravel() / 1e12):
+        lo, hi = ax.get_ylim()
+        assert lo < lvl < hi and hi - lo < 0.02 * abs(lvl)  # the year's spread, not every year's levels
+        assert not ax.yaxis.get_major_formatter().get_useOffset()  # read the level off the axis
+
+
+def test_convergence_plot_is_never_a_line_on_the_frame():
+    sure = compartment_dataset(np.full((50, 2, 1), -5e12) + np.arange(50)[:, None, None] * 1e9)
+    assert plots.pd_is_degenerate(sure)
+    fig = plots.convergence_plot(sure)
+    title = fig.axes[0].get_title()
+    assert "mean fund result" in title and "all 50 simulations are in deficit" in title
+    lo, hi = fig.axes[0].get_ylim()
+    assert lo < -5.0 + 0.0245 < hi  # the running mean, in IDR trillion
+    rng = np.random.default_rng(0)
+    fig = plots.convergence_plot(compartment_dataset(rng.normal(-2e12, 1e12, (400, 2, 1))))
+    lo, hi = fig.axes[0].get_ylim()
+    assert lo > 0.5 and hi > 1.0  # zoomed on the estimate (about 98%), 100% kept off the frame
+
+
+def test_heatmap_is_colour_blind_safe_and_says_what_regions_are(ds):
+    fig = plots.pd_heatmap(ds)
+    ax = fig.axes[0]
+    assert ax.images[0].get_cmap().name == "cividis"
+    assert ax.get_ylabel() == "INA-CBG tariff region"
+    assert all("% of members)" in t.get_text() for t in ax.get_yticklabels())
+
+
+def test_report_text_is_for_a_reader(tmp_path):
+    ds = make_results(1000, compartments="pooled")
+    yaml_text = (f"simulation: {{n_sims: 1000, seed: 3}}\nname: jkn2014\nmembership:\n  base: {tmp_path}/data/m.csv\n"
+                 f"years: [2014, 2015]\n")
+    ds.attrs.update(config_yaml=yaml_text, version_numpy="2.4.6", version_jkn_risk="0.1.0")
+    render.render_report(ds, tmp_path / "out", n_boot=10, dpi=30)
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "Only 5 of the 1,000 simulations" in md
+    assert "numpy 2.4.6" in md and "version_numpy" not in md
+    assert "mean fund result" in md and "mean surplus" not in md and "contribution surplus" in md
+    assert "R1-R5 are the five INA-CBG tariff regions" in md
+    appendix = md.split("## Appendix: resolved configuration")[1]
+    assert str(tmp_path) not in appendix and "data/m.csv" in appendix
+    keys = [ln.split(":")[0] for ln in appendix.splitlines() if ln and not ln.startswith((" ", "`"))]
+    assert keys == ["name", "years", "membership", "simulation"]  # the schema's order
+    assert "years: [2014, 2015]" in appendix
