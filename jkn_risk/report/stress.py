@@ -135,8 +135,9 @@ def _pick(df: pd.DataFrame, compartment: str | None, year) -> tuple[pd.DataFrame
 
 
 def tornado_chart(df: pd.DataFrame, compartment: str | None = None, year=None) -> Figure:
-    """Tornado chart: change of the mean surplus against the base per scenario [IDR trillion], largest on top,
-    with +-2 paired standard errors.
+    """Tornado chart: change of the mean fund result against the base per scenario [IDR trillion], largest on
+    top, with +-2 paired standard errors and the value written beside each bar (a zero change reads "+0.00",
+    not an empty row). Colour-blind-safe colours: blue better, vermilion worse (Okabe-Ito).
 
     Parameters
     ----------
@@ -154,13 +155,19 @@ def tornado_chart(df: pd.DataFrame, compartment: str | None = None, year=None) -
     ax = fig.subplots()
     y = np.arange(len(d))
     val = d["mean_surplus_diff"].to_numpy() / TRILLION
-    ax.barh(y, val, xerr=2 * d["mean_surplus_diff_se"].to_numpy() / TRILLION, capsize=3,
-            color=np.where(val < 0, "tab:red", "tab:green"))
+    err = 2 * d["mean_surplus_diff_se"].to_numpy() / TRILLION
+    ax.barh(y, val, xerr=err, capsize=3, color=np.where(val < 0, "#D55E00", "#0072B2"))
+    span = max(float(np.nanmax(np.abs(val) + np.nan_to_num(err))) if len(val) else 0.0, 1e-9)
+    for yi, v, e in zip(y, val, np.nan_to_num(err)):
+        ax.text(v + np.copysign(e + 0.02 * span, v if v != 0 else 1.0), yi, f"{v:+,.2f}", va="center",
+                ha="left" if v >= 0 else "right", fontsize=8)
+    ax.set_xlim(min(0.0, float(np.nanmin(val - err)) if len(val) else 0.0) - 0.18 * span,
+                max(0.0, float(np.nanmax(val + err)) if len(val) else 0.0) + 0.18 * span)
     ax.set_yticks(y, list(d["scenario"]))
     ax.axvline(0.0, color="0.2", lw=0.8)
-    ax.set_xlabel("change of the mean surplus against the base [IDR trillion]")
+    ax.set_xlabel("change of the mean fund result against the base [IDR trillion]")
     what = "whole fund" if compartment == TOTAL else f"compartment {compartment}"
-    ax.set_title(f"Mean surplus change by scenario, {what}, {year}")
+    ax.set_title(f"Change of the mean fund result by scenario, {what}, {year}", fontsize=11)
     return fig
 
 
@@ -194,7 +201,7 @@ def pd_comparison_chart(df: pd.DataFrame, year=None, compartments: list[str] | N
                 p[i, j] = grid.loc[(sc, c), "p_deficit"]
     fig = Figure(figsize=(min(0.85 * len(compartments) + 3.0, 14.0), 0.55 * len(scen) + 2.0), layout="constrained")
     ax = fig.subplots()
-    im = ax.imshow(p, vmin=0.0, vmax=1.0, cmap="RdYlGn_r", aspect="auto")
+    im = ax.imshow(p, vmin=0.0, vmax=1.0, cmap="cividis", aspect="auto")  # colour-blind safe
     for i, sc in enumerate(scen):
         for j, c in enumerate(compartments):
             if not np.isfinite(p[i, j]):
@@ -205,7 +212,7 @@ def pd_comparison_chart(df: pd.DataFrame, year=None, compartments: list[str] | N
                 star = "*" if abs(r["p_deficit_diff"]) > 2 * r["p_deficit_diff_se"] else ""
                 text += f"\n{100 * r['p_deficit_diff']:+.0f} pp{star}"
             ax.text(j, i, text, ha="center", va="center", fontsize=7,
-                    color="white" if p[i, j] < 0.15 or p[i, j] > 0.85 else "black")
+                    color="white" if p[i, j] < 0.55 else "black")
     ax.set_xticks(np.arange(len(compartments)), ["whole fund" if c == TOTAL else c for c in compartments],
                   rotation=30 if len(compartments) > 6 else 0, ha="right" if len(compartments) > 6 else "center")
     ax.set_yticks(np.arange(len(scen)), scen)
@@ -220,8 +227,9 @@ def _diff_table(d: pd.DataFrame) -> str:
         "scenario": d["scenario"],
         "P(deficit)": [fmt_pct(p, s) for p, s in zip(d["p_deficit"], d["p_deficit_se"])],
         "Δ P(deficit)": [fmt_pct(p, s, True) for p, s in zip(d["p_deficit_diff"], d["p_deficit_diff_se"])],
-        "mean surplus": [fmt_tn(m, s) for m, s in zip(d["mean_surplus"], d["mean_surplus_se"])],
-        "Δ mean surplus": [fmt_tn(m, s, 3, True) for m, s in zip(d["mean_surplus_diff"], d["mean_surplus_diff_se"])],
+        "mean fund result": [fmt_tn(m, s) for m, s in zip(d["mean_surplus"], d["mean_surplus_se"])],
+        "Δ mean fund result": [fmt_tn(m, s, 3, True)
+                               for m, s in zip(d["mean_surplus_diff"], d["mean_surplus_diff_se"])],
         "VaR 99.5%": [fmt_tn(m, s) for m, s in zip(d["var_995"], d["var_995_se"])],
         "Δ VaR 99.5%": [fmt_tn(m, s, 3, True) for m, s in zip(d["var_995_diff"], d["var_995_diff_se"])],
     })
@@ -312,7 +320,7 @@ def _coverage_table(cov: pd.DataFrame, df_last: pd.DataFrame, last, target: floa
     p = f"p_ge_{target:g}"
     t = pd.DataFrame({
         "scenario": list(c.index),
-        "Δ mean surplus [IDR tn]": [fmt_tn(f.loc[s, "mean_surplus_diff"], f.loc[s, "mean_surplus_diff_se"], 3, True)
+        "Δ mean fund result [IDR tn]": [fmt_tn(f.loc[s, "mean_surplus_diff"], f.loc[s, "mean_surplus_diff_se"], 3, True)
                                     if s in f.index else "" for s in c.index],
         "active coverage": [fmt_pct(m, e) for m, e in zip(c["coverage_mean"], c["coverage_mean_se"])],
         "Δ active coverage (pp)": [fmt_pct(m, e, sign=True) for m, e in
@@ -391,11 +399,12 @@ def render_stress_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N
           "numbers (common random numbers). Differences (Δ) are measured on the per-simulation differences "
           "and their Monte Carlo standard errors (in brackets) are those of the paired differences; the 99.5% "
           f"VaR difference uses a paired bootstrap over simulations ({n_boot} resamples, seed {seed}). Amounts "
-          "in IDR trillion; VaR is that of the deficit (−surplus).\n",
+          "in IDR trillion; the fund result is contributions − medical cost − administration, as borne by the "
+          "fund; VaR is that of the deficit (−fund result).\n",
           "" if gain.dropna().empty else
-          f"Pairing made the standard error of the mean-surplus change {np.nanmedian(gain):.1f} times smaller "
+          f"Pairing made the standard error of the change of the mean fund result {np.nanmedian(gain):.1f} times smaller "
           "than independent runs would have (median over scenarios and compartments).\n",
-          f"## Mean surplus change and probability of deficit, {last}\n",
+          f"## Change of the mean fund result and probability of deficit, {last}\n",
           "![Tornado chart](stress_tornado.png)\n", "![Probability of deficit by scenario](stress_pd.png)\n",
           f"## By compartment, {last}\n", _by_compartment(df_last),
           f"## Cumulative over {df_cum['year'].iloc[0]}\n", _by_compartment(df_cum),
@@ -413,7 +422,7 @@ def render_stress_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N
     if cov is not None:
         md += [f"## Active coverage beside the fund result, {last}\n",
                "National active coverage (active members / population, seed 003) and its change against "
-               "the base, beside the change of the mean surplus of the whole fund; changes paired simulation "
+               "the base, beside the change of the mean fund result of the whole fund; changes paired simulation "
                "by simulation (standard errors in brackets).\n",
                _coverage_table(cov, df_last, last, COVERAGE_TARGET)]
         cov_path = out / "stress_coverage.json"

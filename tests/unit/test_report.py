@@ -178,3 +178,13 @@ def test_report_text_is_for_a_reader(tmp_path):
     keys = [ln.split(":")[0] for ln in appendix.splitlines() if ln and not ln.startswith((" ", "`"))]
     assert keys == ["name", "years", "membership", "simulation"]  # the schema's order
     assert "years: [2014, 2015]" in appendix
+
+
+def test_stress_charts_are_colour_blind_safe_and_label_every_bar(sds):
+    df = stress.compare_scenarios(sds, n_boot=10)
+    ax = stress.pd_comparison_chart(df).axes[0]
+    assert ax.images[0].get_cmap().name == "cividis"
+    ax = stress.tornado_chart(df).axes[0]
+    labels = [t.get_text() for t in ax.texts]
+    assert len(labels) == len(SCENARIOS) - 1 and all(t[0] in "+-" for t in labels)
+    assert "fund result" in ax.get_title() and "surplus" not in ax.get_title()
