@@ -147,10 +147,10 @@ _METHODS = """## Definitions and methods
 - Standard errors of VaR and TVaR: bootstrap over simulations ({n_boot} resamples of whole simulations, fixed
   seed {seed}); of the mean: standard deviation/√n.
 - **Claim ratio** = medical cost / contribution income.
-- **Parameter share of variance**: Var(E[surplus | parameters]) / (that + E[Var(surplus | parameters)]); the
+- **Parameter share of variance**: Var(E[result | parameters]) / (that + E[Var(result | parameters)]); the
   conditional mean is computed exactly by the deterministic projection for each simulation's parameters (IBNR
   factor, trend shocks), so the share says how much of the spread comes from parameter uncertainty rather than
-  from the randomness of claims. Computed on the surplus before any regional-government share.
+  from the randomness of claims. Computed on the fund result before any regional-government share.
 - The region × segment heatmap uses the fund result of each region-segment cell before compartments and
   shares, cumulated over all projection years.
 """

@@ -199,7 +199,7 @@ def pd_comparison_chart(df: pd.DataFrame, year=None, compartments: list[str] | N
         for j, c in enumerate(compartments):
             if (sc, c) in grid.index:
                 p[i, j] = grid.loc[(sc, c), "p_deficit"]
-    fig = Figure(figsize=(min(0.85 * len(compartments) + 3.0, 14.0), 0.55 * len(scen) + 2.0), layout="constrained")
+    fig = Figure(figsize=(min(0.62 * len(compartments) + 3.2, 11.0), 0.5 * len(scen) + 1.8), layout="constrained")
     ax = fig.subplots()
     im = ax.imshow(p, vmin=0.0, vmax=1.0, cmap="cividis", aspect="auto")  # colour-blind safe
     for i, sc in enumerate(scen):
@@ -211,7 +211,7 @@ def pd_comparison_chart(df: pd.DataFrame, year=None, compartments: list[str] | N
             if sc != base and np.isfinite(r["p_deficit_diff"]):
                 star = "*" if abs(r["p_deficit_diff"]) > 2 * r["p_deficit_diff_se"] else ""
                 text += f"\n{100 * r['p_deficit_diff']:+.0f} pp{star}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=7,
+            ax.text(j, i, text, ha="center", va="center", fontsize=8,
                     color="white" if p[i, j] < 0.55 else "black")
     ax.set_xticks(np.arange(len(compartments)), ["whole fund" if c == TOTAL else c for c in compartments],
                   rotation=30 if len(compartments) > 6 else 0, ha="right" if len(compartments) > 6 else "center")
