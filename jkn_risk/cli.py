@@ -369,6 +369,10 @@ def stress(base: ConfigArg,
     def go():
         from jkn_risk.scenarios import run_stress
 
+        if scheduler is not None:  # before any scenario is built or any folder created
+            from jkn_risk.orchestrate import check_scheduler
+
+            check_scheduler(scheduler)
         table = run_stress(base, scenarios, out_dir=out_, sims=sims, workers=workers,
                            scheduler=scheduler, resume=resume, overwrite=overwrite,
                            overrides=set_, progress=not json_)

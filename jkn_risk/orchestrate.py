@@ -311,7 +311,7 @@ def _dask_client(workers: int | None, scheduler: str | None):
 
 
 def _run_serial(prepared, store, todo, blocks, simulate, bar):
-    bar.phase("simulating the first block (loading the compiled kernels)")
+    bar.phase("loading kernels, first block")
     for i in todo:
         start, stop = blocks[i]
         run_block(prepared, store, i, start, stop, threads=None, simulate=simulate)
@@ -321,7 +321,7 @@ def _run_serial(prepared, store, todo, blocks, simulate, bar):
 
 def _start_phase(bar, workers, scheduler) -> None:
     bar.phase(f"connecting to {scheduler}" if scheduler else
-              f"starting {int(workers) if workers else _cores()} Dask worker processes")
+              f"starting {int(workers) if workers else _cores()} Dask workers")
 
 
 def _run_dask(prepared, store, todo, blocks, simulate, bar, workers, scheduler,
@@ -339,7 +339,7 @@ def _run_dask(prepared, store, todo, blocks, simulate, bar, workers, scheduler,
             futures = [client.submit(_dask_block, p, str(store), i, *blocks[i], simulate,
                                      key=f"jkn-block-{token}-{i}", retries=2, pure=False)
                        for i in todo]
-            bar.phase("simulating the first blocks (workers load the compiled kernels)")
+            bar.phase("workers loading kernels")
             try:
                 for fut in as_completed(futures):
                     i = fut.result()  # re-raises a task's error (after its retries)
@@ -371,7 +371,7 @@ def simulate_blocks(prepared, blocks: list[tuple[int, int]], *, workers: int | N
     out: list = [None] * len(blocks)
     with _progress_bar(progress, total, 0, label) as bar:
         if workers == 0 and scheduler is None:
-            bar.phase("simulating the first block (loading the compiled kernels)")
+            bar.phase("loading kernels, first block")
             for i, (start, stop) in enumerate(blocks):
                 out[i] = simulate(prepared, np.arange(start, stop, dtype=np.int64), threads=None)
                 bar.advance(stop - start)
@@ -383,7 +383,7 @@ def simulate_blocks(prepared, blocks: list[tuple[int, int]], *, workers: int | N
             p = client.scatter(prepared, broadcast=True, hash=False)
             futures = {client.submit(_dask_simulate, p, a, b, simulate, pure=False, retries=2): i
                        for i, (a, b) in enumerate(blocks)}
-            bar.phase("simulating the first blocks (workers load the compiled kernels)")
+            bar.phase("workers loading kernels")
             try:
                 for fut in as_completed(list(futures)):
                     i = futures[fut]

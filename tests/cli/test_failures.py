@@ -91,6 +91,15 @@ def test_bad_scheduler_fails_in_one_line_and_creates_nothing(tmp_path, address):
     assert res.returncode == 0, res.stderr
 
 
+def test_bad_scheduler_for_stress_creates_nothing(tmp_path):
+    address = f"tcp://127.0.0.1:{free_port()}"
+    res = cli("stress", TINY, ROOT / "configs" / "stress" / "util_plus10.yaml", "--sims", "4", "--scheduler", address,
+              "--out", tmp_path / "stress")
+    assert res.returncode == 2
+    assert one_line(res).startswith(f"--scheduler {address}: cannot connect to 127.0.0.1")
+    assert list(tmp_path.iterdir()) == []
+
+
 # --------------------------------------------------------------------------- (4) Ctrl-C
 def test_ctrl_c_keeps_blocks_and_prints_the_command_that_continues(tmp_path):
     out = tmp_path / "r.zarr"

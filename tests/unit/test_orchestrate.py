@@ -294,5 +294,5 @@ def test_progress_without_a_terminal_prints_a_line_per_tenth(tmp_path, capsys):
     orchestrate.run(_params(n_sims=40, block_size=1), tmp_path / "r.zarr", workers=0, progress=True,
                     prepare=StandInRun, simulate=StandIn())
     lines = capsys.readouterr().err.strip().splitlines()
-    assert lines[0] == "fake: simulating the first block (loading the compiled kernels)"
+    assert lines[0] == "fake: loading kernels, first block"
     assert [ln.split(" sims ")[0] for ln in lines[1:]] == [f"fake: {4 * k}/40" for k in range(1, 11)]
