@@ -11,7 +11,8 @@ Shared by both modes of :mod:`jkn_risk.kernels.claims`:
   :mod:`jkn_risk.kernels.lognormal` (no ``exp`` on its fast path);
 - :func:`scaled_amounts` turns tariffs and factors into ``rint(tariff * factor)`` in one
   vectorised loop, converting to int64 through the exponent bits (exact below ``2**51``
-  rupiah; a batch with a larger amount is redone by ``np.rint``).
+  rupiah; a batch with a larger amount is redone by ``np.rint``); :func:`scaled_totals` does
+  the same for members' annual totals times the unit-cost scale.
 
 Rounding is half to even, as ``np.rint``; with ``sigma == 0`` an amount is the tariff exactly.
 Factors are drawn in batches of ``EVENT_BATCH`` (each batch's rejected boxes completed after its
@@ -24,10 +25,10 @@ from numba import njit
 
 from jkn_risk.kernels.lognormal import lognormal_batch
 from jkn_risk.kernels.alias import pow2_alias_tables
-from jkn_risk.kernels.vecmath import bits_from_f64
+from jkn_risk.kernels.vecmath import bits_from_f64, f64_from_bits
 from jkn_risk.rng import fill_u64
 
-__all__ = ["EVENT_BATCH", "event_tables", "fill_amounts", "scaled_amounts"]
+__all__ = ["EVENT_BATCH", "event_tables", "fill_amounts", "scaled_amounts", "scaled_totals"]
 
 #: Events per batch (four scratch arrays of this length per block). Part of the stream
 #: definition when sigma > 0.
@@ -35,6 +36,8 @@ EVENT_BATCH = 1024
 _MAGIC = 6755399441055744.0  # 1.5 * 2**52: y + _MAGIC holds rint(y) in its low bits
 _MAGIC_BITS = 0x4338000000000000
 _TWO51 = 2.0**51
+_TWO52 = 4503599627370496.0
+_TWO52_BITS = 0x4330000000000000
 
 
 @njit(inline="always", cache=True)
@@ -49,6 +52,23 @@ def scaled_amounts(n, tz, factor, amt):
     if large:
         for i in range(n):
             amt[i] = np.int64(np.rint(tz[i] * factor[i]))
+
+
+@njit(inline="always", cache=True)
+def scaled_totals(n, tot, scale, out):
+    """``out[i] = np.int64(np.rint(tot[i] * scale))``, ``i < n`` (``tot`` int64 >= 0, ``scale``
+    >= 0; ``out`` may be ``tot``); vectorised when every product is below ``2**51`` (the
+    largest total decides: the product is monotone in it), else by ``np.rint``."""
+    hi = 0
+    for i in range(n):  # vectorised
+        hi = max(hi, tot[i])
+    if hi < np.int64(1) << 51 and float(hi) * scale < _TWO51:
+        for i in range(n):  # vectorised: float(t) exactly and rint through the exponent bits
+            x = (f64_from_bits(tot[i] | _TWO52_BITS) - _TWO52) * scale
+            out[i] = bits_from_f64(x + _MAGIC) - _MAGIC_BITS
+    else:
+        for i in range(n):
+            out[i] = np.int64(np.rint(tot[i] * scale))
 
 
 @njit(inline="always", cache=True)
@@ -68,7 +88,7 @@ def fill_amounts(noise, ne, table, sh, mask, amt, tz, zz, raw, lanes, b0, b1, b2
     fill_u64(lanes, 0, raw, ne)
     for i in range(ne):
         v = raw[i]
-        j = np.int64(v >> sh)
+        j = v >> sh  # unsigned: no negative-index wraparound in the loads below
         # Branch-free select of the column's own tariff or its alias's (the branch would be
         # unpredictable); threshold and both tariffs share one cache line.
         keep = np.int64((v & mask) < np.uint64(table[j, 0]))

@@ -248,9 +248,12 @@ def candidate(r, zt):
 # escape this; per-sigma tables cannot be globals without recompiling the kernel per sigma.)
 # Telling LLVM the accesses do not alias (scoped-noalias metadata) makes it vectorise, but with
 # each table value gathered by scalar loads and inserts: slower than the scalar loop here. This
-# pass does what LLVM will not: per group of 4 words, one 32-byte load of each word's row and a
-# 4 x 4 transpose (8 shuffles) into the columns L, W', klo, kspan; then exactly candidate()'s
-# arithmetic in <4 x i64> / <4 x double> (the same fma, so the same bits).
+# pass does what LLVM will not: per group of 4 words, each word's row loaded as two 16-byte halves
+# straight into the 128-bit lanes they belong to (load-and-insert) and 4 in-lane unpacks into the
+# columns L, W', klo, kspan; then exactly candidate()'s arithmetic in <4 x i64> / <4 x double>
+# (the same fma, so the same bits). The slot indices come from scalar loads of the words: an
+# earlier form (one 32-byte load per row, a 4 x 4 transpose with cross-lane shuffles, indices
+# extracted from the vector) kept the single shuffle port busy: 0.77 against 0.70 ns per word.
 #
 # Rejected words are not marked NaN for a later scan of the whole batch (that scan cost ~0.5 ns
 # per sample, more than the rejections themselves): the pass appends each rejected position to
@@ -296,8 +299,6 @@ def _fast_pass_ir(typingctx, raw, y, zt, n4, mask):
         rawp = builder.bitcast(raw_a.data, i64.as_pointer())
         yp = builder.bitcast(y_a.data, f64.as_pointer())
         ztp = builder.bitcast(zt_a.data, i64.as_pointer())
-        maskv = builder.insert_element(ir.Constant(vi, ir.Undefined), mask, ir.Constant(i32, 0))
-        maskv = shuf(maskv, maskv, [0] * _VEC)
         entry = builder.block
         loop = builder.append_basic_block("lnzig_fast")
         record = builder.append_basic_block("lnzig_record")
@@ -311,23 +312,29 @@ def _fast_pass_ir(typingctx, raw, y, zt, n4, mask):
         i.add_incoming(ir.Constant(i64, 0), entry)
         cnt.add_incoming(ir.Constant(i64, 0), entry)
         r = builder.load(builder.bitcast(builder.gep(rawp, [i]), vi.as_pointer()), align=8)
-        j = builder.and_(r, maskv)
         u52 = builder.lshr(r, splat(vi, 12))
         fr = builder.fsub(builder.bitcast(builder.or_(u52, splat(vi, _TWO52_BITS)), vd),
                           splat(vd, _TWO52))
-        rows = []
+        # Each word's table row as two 16-byte halves, (L, W') and (klo, kspan), loaded straight
+        # into the 128-bit lanes they need (a load-and-insert does not use the shuffle port);
+        # the slot index from a scalar load of the word (no vector-to-scalar extracts). Then
+        # one in-lane unpack per column: rows 0..3 -> columns L, W', klo, kspan in word order.
+        i2 = ir.VectorType(i64, 2)
+        lo, hi = [], []
         for k in range(_VEC):
-            jk = builder.extract_element(j, ir.Constant(i32, k))
-            p = builder.gep(ztp, [builder.shl(jk, ir.Constant(i64, 2))])
-            rows.append(builder.load(builder.bitcast(p, vi.as_pointer()), align=8))
-        a01 = shuf(rows[0], rows[1], [0, 4, 2, 6])
-        b01 = shuf(rows[0], rows[1], [1, 5, 3, 7])
-        a23 = shuf(rows[2], rows[3], [0, 4, 2, 6])
-        b23 = shuf(rows[2], rows[3], [1, 5, 3, 7])
-        col_l = shuf(a01, a23, [0, 1, 4, 5])
-        col_w = shuf(b01, b23, [0, 1, 4, 5])
-        col_lo = shuf(a01, a23, [2, 3, 6, 7])
-        col_span = shuf(b01, b23, [2, 3, 6, 7])
+            rk = builder.load(builder.gep(rawp, [builder.add(i, ir.Constant(i64, k))]), align=8)
+            p = builder.gep(ztp, [builder.shl(builder.and_(rk, mask), ir.Constant(i64, 2))])
+            lo.append(builder.load(builder.bitcast(p, i2.as_pointer()), align=8))
+            hi.append(builder.load(builder.bitcast(builder.gep(p, [ir.Constant(i64, 2)]),
+                                                   i2.as_pointer()), align=8))
+        a02 = shuf(lo[0], lo[2], [0, 1, 2, 3])
+        a13 = shuf(lo[1], lo[3], [0, 1, 2, 3])
+        b02 = shuf(hi[0], hi[2], [0, 1, 2, 3])
+        b13 = shuf(hi[1], hi[3], [0, 1, 2, 3])
+        col_l = shuf(a02, a13, [0, 4, 2, 6])
+        col_w = shuf(a02, a13, [1, 5, 3, 7])
+        col_lo = shuf(b02, b13, [0, 4, 2, 6])
+        col_span = shuf(b02, b13, [1, 5, 3, 7])
         yv = builder.call(fma_v, [fr, builder.bitcast(col_w, vd), builder.bitcast(col_l, vd)])
         ok = builder.icmp_unsigned("<", builder.sub(u52, col_lo), col_span)
         out = builder.select(ok, yv, builder.bitcast(r, vd))  # rejected: park the word
