@@ -400,7 +400,8 @@ def _method_text(rec: dict) -> str:
             "simulations in all ((k + 2) N for k groups). S1 by Saltelli et al. (2010), ST by Jansen (1999), "
             f"as in `SALib.analyze.sobol`; {100 * rec['conf_level']:g}% intervals by {rec['ci']} of whole "
             "base points. Groups: each uncertain driver (all years together), `ibnr` (completion factors), "
-            "`process` (claims randomness). S1 + interactions = ST; sum of S1 <= 1 up to Monte Carlo error.")
+            "`process` (claims randomness). ST = S1 + the group's interactions; the S1 estimator is the noisier "
+            "(small N can give S1 > ST or a sum of S1 above 1): read S1 with its interval.")
 
 
 def write_sensitivity(result: SobolResult, out_dir: str | Path, dpi: int = 150) -> list[Path]:
