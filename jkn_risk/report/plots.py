@@ -62,6 +62,23 @@ def _pct(p: float) -> str:
     return "0%" if p == 0 else "100%" if p == 1 else f"{p:.1%}"
 
 
+def _break_even(ax, axis: str, value: float, what: str) -> None:
+    """A dashed reference line at ``value`` when it lies near the data (within a quarter of the data's span
+    beyond it); otherwise no line (it would squeeze the data into a corner) and the axis label says where
+    the reference lies."""
+    lo, hi = ax.get_xlim() if axis == "x" else ax.get_ylim()
+    pad = 0.25 * (hi - lo)
+    if lo - pad <= value <= hi + pad:
+        (ax.axvline if axis == "x" else ax.axhline)(value, color="0.3", lw=0.8, ls="--")
+        return
+    side = ("to the left" if value < lo else "to the right") if axis == "x" else ("below" if value < lo else "above")
+    label = ax.get_xlabel() if axis == "x" else ax.get_ylabel()
+    if axis == "x":
+        ax.set_xlabel(f"{label}; {what} lies {side}, off the axis")
+    else:
+        ax.set_ylabel(f"{label}\n({what} lies {side}, off the axis)", fontsize=9)
+
+
 def surplus_distribution(ds: xr.Dataset, compartments: list[str] | None = None) -> Figure:
     """Violin plots of the fund result per year (one row per compartment, one panel per year), with the
     probability of deficit above each panel.
@@ -133,7 +150,6 @@ def claim_ratio_fan(ds: xr.Dataset, compartment: str | None = None) -> Figure:
     ax.fill_between(years, q[0], q[4], color="tab:blue", alpha=0.2, label="5-95%")
     ax.fill_between(years, q[1], q[3], color="tab:blue", alpha=0.4, label="25-75%")
     ax.plot(years, q[2], color="tab:blue", lw=2, label="median")
-    ax.axhline(100.0, color="0.3", lw=0.8, ls="--")
     whole = compartment in (TOTAL, "national") or ds.sizes["compartment"] == 1
     if str(ds.attrs.get("config_name", "")).startswith("jkn2014") and whole:
         ty = [y for y in years if int(y) in TABLE6_CLAIM_RATIO]
@@ -141,6 +157,7 @@ def claim_ratio_fan(ds: xr.Dataset, compartment: str | None = None) -> Figure:
                 label="paper, Table 6 (deterministic)")
     ax.set_xticks(years, [str(y) for y in years])
     ax.set_ylabel("claim ratio [%]")
+    _break_even(ax, "y", 100.0, "break-even (100%)")
     ax.set_title(f"Claim ratio, {_label(compartment)}")
     ax.legend(loc="best", fontsize=8)
     return fig
@@ -163,11 +180,11 @@ def deficit_exceedance(ds: xr.Dataset, compartment: str | None = None) -> Figure
         ax.step(loss[keep], p[keep], where="post", label=str(year))
     ax.set_yscale("log")
     ax.set_ylim(0.5 / n, 1.0)
-    ax.axvline(0.0, color="0.3", lw=0.8, ls="--")
     for a in (0.05, 0.005):
         ax.axhline(a, color="0.6", lw=0.6, ls=":")
     ax.set_xlabel("deficit x [IDR trillion]")
     ax.set_ylabel("P(deficit > x)")
+    _break_even(ax, "x", 0.0, "break-even (0)")
     ax.set_title(f"Exceedance probability of the deficit, {_label(compartment)}")
     ax.legend(title="year", fontsize=8)
     return fig

@@ -351,7 +351,8 @@ def render_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N_BOOT, 
           f"{fmt_tn(row['deficit_var_99.5'], row['deficit_var_se_99.5'])}"
           f" trillion and the 99.5% TVaR IDR {fmt_tn(row['deficit_tvar_99.5'], row['deficit_tvar_se_99.5'])} "
           f"trillion. Median claim ratio {fmt_pct(row['claim_ratio_q0.5'])}.\n",
-          *([f"> Only {beyond:,} of the {n:,} simulations lie beyond the 99.5% level (fewer than 10): "
+          *([f"> Only {beyond:,} of the {n:,} simulations {'lies' if beyond == 1 else 'lie'} beyond the 99.5% level "
+             "(fewer than 10): "
               "the 99.5% VaR and TVaR and their standard errors are rough; 2,000 simulations or more give "
               "them a usable tail.\n"] if (beyond := n - math.ceil(n * 0.995 - 1e-9)) < 10 else []),
           f"## Summary, {last}\n", _summary(df, last), "## Figures\n"]

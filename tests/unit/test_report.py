@@ -188,3 +188,12 @@ def test_stress_charts_are_colour_blind_safe_and_label_every_bar(sds):
     labels = [t.get_text() for t in ax.texts]
     assert len(labels) == len(SCENARIOS) - 1 and all(t[0] in "+-" for t in labels)
     assert "fund result" in ax.get_title() and "surplus" not in ax.get_title()
+
+
+def test_reference_lines_only_where_they_do_not_squeeze_the_data():
+    far = compartment_dataset(np.full((30, 3, 1), -10e12) + np.arange(30)[:, None, None] * 1e9)  # all near -10 T
+    ax = plots.deficit_exceedance(far).axes[0]
+    assert ax.get_xlim()[0] > 5 and "break-even (0) lies to the left" in ax.get_xlabel()
+    near = compartment_dataset(np.linspace(-2e12, 1e12, 90).reshape(30, 3, 1))
+    ax = plots.deficit_exceedance(near).axes[0]
+    assert ax.get_xlim()[0] < 0 < ax.get_xlim()[1] and "off the axis" not in ax.get_xlabel()
