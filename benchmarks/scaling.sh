@@ -5,6 +5,8 @@
 #   bash benchmarks/scaling.sh [OUTDIR]
 #   IND_SIMS=100 COL_SIMS=4000 REPEAT=2 bash benchmarks/scaling.sh [OUTDIR]
 #   MODE=overhead bash benchmarks/scaling.sh [OUTDIR]   # --workers 0 (1 thread) vs --workers 1
+#   MODE=strong bash benchmarks/scaling.sh [OUTDIR]     # strong scaling + cost model to 1,000 workers
+#   MODE=strong WORKERS=1,2,4,8,16 IND_SIMS=64 REPEAT=2 bash benchmarks/scaling.sh [OUTDIR]
 #
 # 1. the kernel's thread scaling (benchmarks/bench_threads.py: 1 vs 2 Numba threads,
 #    alternating rounds) and the two-process ceiling of the same kernel (kernel_ceiling.py);
@@ -13,6 +15,11 @@
 #    (100 M IDR cap, cost noise 0.3) and collective mode; the kernel ceiling again at the end.
 # Wall times include start-up; each run is one `python -m jkn_risk.cli run` into a fresh store.
 # Used on the 16-core device machine, where the shared 2-vCPU VM cannot show 1.8x (see README).
+# MODE=strong runs benchmarks/bench_scaling.py instead: individual-mode runs of IND_SIMS (16)
+# simulations on warm clusters of WORKERS (1,2) workers, speed-up and efficiency against the
+# same round's 1-worker time, then the cost model's inputs measured here and its extrapolation
+# to 100,000 simulations on 1,000 workers (table in OUTDIR/scaling.md, rows in scaling.jsonl;
+# the figures are in configs/cluster/README.md, "Scaling").
 set -u
 OUT=${1:-$(mktemp -d)}
 mkdir -p "$OUT"
@@ -24,6 +31,11 @@ print("machine:", platform.processor() or platform.machine(), "| cpus:", os.cpu_
 EOF
 grep -m1 "model name" /proc/cpuinfo || true
 python -m jkn_risk.cli warmup
+if [ "${MODE:-scaling}" = strong ]; then
+    python benchmarks/bench_scaling.py --sims "${IND_SIMS:-16}" --repeat "${REPEAT:-2}" \
+        --workers "${WORKERS:-1,2}" --json-out "$OUT/scaling.jsonl" | tee "$OUT/scaling.md"
+    exit "${PIPESTATUS[0]}"
+fi
 if [ "${MODE:-scaling}" = scaling ]; then
     python benchmarks/bench_threads.py --sittings 2 --rounds 5
     python benchmarks/kernel_ceiling.py --seconds 3
