@@ -344,6 +344,9 @@ def _run_dask(prepared, store, todo, blocks, simulate, bar, workers, scheduler,
                 for fut in as_completed(futures):
                     i = fut.result()  # re-raises a task's error (after its retries)
                     results.mark_done(store, i)
+                    # The block is in the store: let the scheduler forget its result, or a
+                    # worker lost later would make it recompute (and rewrite) finished blocks.
+                    fut.release()
                     start, stop = blocks[i]
                     bar.advance(stop - start)
             finally:

@@ -5,8 +5,8 @@ worker processes), drives ``jkn-risk run --scheduler``.
 * the store is bit-identical to ``--workers 0``;
 * a worker process killed with SIGKILL in the middle of a task loses no block: the task is
   rescheduled, every block completes and the store is bit-identical;
-* ... and duplicates none: no finished block is computed again. This fails today (xfail,
-  strict): see the test's reason for the cause in jkn_risk/orchestrate.py and its fix.
+* ... and duplicates none: no finished block is computed again (orchestrate releases each
+  block's future once the block is marked done).
 """
 from __future__ import annotations
 
@@ -166,11 +166,6 @@ def test_worker_sigkilled_mid_task_loses_no_block(killed_worker_run, reference):
     assert len(slurm_cmd("squeue", "-h", "-o", "%i").split()) == 1  # still the one job
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "orchestrate._run_dask holds every finished block's future until the run ends, so the "
-    "scheduler recomputes (and rewrites) the blocks a lost worker had finished: 'Removing "
-    "worker ... caused the cluster to lose already computed task(s), which will be recomputed'. "
-    "Fix: fut.release() after results.mark_done(store, i); then remove this xfail."))
 def test_worker_sigkilled_mid_task_duplicates_no_block(killed_worker_run):
     run = killed_worker_run
     again = {k: e for k, e in run.log.items() if "DS" in e}  # started again once finished
