@@ -90,7 +90,7 @@ CELL_DTYPE = np.dtype([("key", np.int64), ("mix", np.int64), ("frequency", np.in
                        ("noise_row", np.int64)], align=True)
 
 #: The read-only tables shared by the cells (a namedtuple, so Numba sees typed fields):
-#: ``event`` (int64, (rows, 2**bits, 3)) merged alias/tariff tables of individual cells;
+#: ``event`` (int64, (rows, 2**bits, 4)) merged alias/tariff tables of individual cells;
 #: ``group_prob`` (float64, (n_mix, K)) and ``n_groups`` (int64, (n_mix,)) for collective cells;
 #: ``tariff`` (int64, (n_cell, K)) [IDR]; ``noise_zt``, ``noise_fh``, ``noise_par``: the lognormal
 #: ziggurat tables, one row per distinct sigma.
