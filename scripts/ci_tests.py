@@ -52,6 +52,15 @@ def unit_tests() -> int:
                    "none")
 
 
+def benchmark_guard() -> int:
+    """The performance regression guard, ``benchmarks/guard.py`` (about 15-60 s): each hot
+    loop's CPU time as a ratio to the RNG floor timed beside it, against the ratios committed in
+    ``benchmarks/baseline.json``; fails when a case is more than 1.3x slower."""
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "guard.py")]
+    print("\n$", " ".join(cmd[1:]), flush=True)
+    return subprocess.call(cmd, cwd=ROOT)
+
+
 SLURM_LOCAL = ROOT / "scripts" / "slurm_local.sh"
 SLURM_MACHINE = 3  # slurm_local.sh start: this machine cannot run SLURM
 SLURM_START_S = 300  # apt-get install included
@@ -115,6 +124,7 @@ def main() -> int:
     rc = unit_tests()
     if rc not in (0, 5):
         return rc
+    rc = benchmark_guard() or rc
     return cluster_tests() or rc
 
 
