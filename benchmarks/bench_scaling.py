@@ -151,17 +151,17 @@ class Costs:
 
 
 def measure_costs(params, workdir: Path, quick: bool) -> Costs:
-    from jkn_risk.simulate import block_template, simulate_block, static_dataset
+    from jkn_risk.simulate import prepare_run, simulate_block
 
     b = int(params.block_size)
-    one_p = replace(params, n_sims=1)
-    simulate_block(one_p, np.array([0]), threads=1)  # compiled / loaded
+    prepared = prepare_run(params)
+    simulate_block(prepare_run(replace(params, n_sims=1)), np.array([0]), threads=1)  # loaded
     t0 = time.perf_counter()
-    ds = simulate_block(params, np.arange(b, dtype=np.int64), threads=1)
+    ds = simulate_block(prepared, np.arange(b, dtype=np.int64), threads=1)
     t_sim = (time.perf_counter() - t0) / b
     ds1 = ds.isel(sim=slice(0, 1))
 
-    tpl, static = block_template(params), static_dataset(params)
+    tpl, static = prepared.template(), prepared.static()
     k_small, k_big = (50, 200) if quick else (1000, 4000)  # 100,000 sims: 1,000-100,000 blocks
     times = {}
     for k in (k_small, k_big):
@@ -226,12 +226,14 @@ def measure_dispatch(params, n_tasks: int) -> tuple[float, float]:
 
 
 def measure_client_start() -> float:
-    """A fresh interpreter: `jkn-risk run`'s imports, the config and the IBNR bootstrap."""
+    """A fresh interpreter: `jkn-risk run`'s imports, the config, the IBNR bootstrap and what
+    every block shares (``prepare_run``)."""
     code = ("import time; t = time.perf_counter()\n"
             "import distributed, jkn_risk.cli, jkn_risk.orchestrate, jkn_risk.simulate\n"
             "from jkn_risk.config import load_config\n"
             "from jkn_risk.parameters import build_parameters\n"
-            f"build_parameters(load_config({str(BASELINE)!r}, {INDIVIDUAL!r}))\n"
+            "from jkn_risk.simulate import prepare_run\n"
+            f"prepare_run(build_parameters(load_config({str(BASELINE)!r}, {INDIVIDUAL!r})))\n"
             "print(time.perf_counter() - t)")
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
