@@ -167,19 +167,23 @@ def _template_dataset(params, n_sims: int, block_size: int, template: xr.Dataset
     # labels of dimensions only the template has (the fund's management rules)
     ds = ds.assign_coords({name: c.variable for name, c in template.coords.items()
                            if name != "sim" and name not in ds.coords})
-    encoding: dict = {"sim": {"chunks": (block_size,)}}
+    # What the template writes is O(1) in the number of blocks: the sim coordinate and the
+    # completion marks are one chunk each (only the client writes the marks, one at a time),
+    # and each lazy variable is one Dask chunk that is never computed: its Zarr chunks (one
+    # per block) stay unwritten until the blocks' region writes, and read as zeros meanwhile.
+    encoding: dict = {"sim": {"chunks": (n_sims,)}}
     for name, var in template.data_vars.items():
         if var.dims[:1] != ("sim",):
             raise ValueError(f"template variable {name!r} must have 'sim' as its first dimension")
         shape = (n_sims, *var.shape[1:])
         zeros = np.broadcast_to(np.zeros((), dtype=var.dtype), shape)
-        lazy = xr.Variable(var.dims, zeros, dict(var.attrs)).chunk({"sim": block_size})
+        lazy = xr.Variable(var.dims, zeros, dict(var.attrs)).chunk({"sim": n_sims})
         ds[name] = lazy
         encoding[name] = {"chunks": (block_size, *var.shape[1:])}
     n_blocks = len(_plan(n_sims, block_size))
     ds[DONE] = xr.Variable(("block",), np.zeros(n_blocks, dtype=bool),
                            {"long_name": "block written completely", "units": "1"})
-    encoding[DONE] = {"chunks": (1,)}
+    encoding[DONE] = {"chunks": (n_blocks,)}
     for name in ds.variables:  # every variable and coordinate: flat chunk keys
         encoding.setdefault(name, {})["chunk_key_encoding"] = FLAT_CHUNK_KEYS
     ds.attrs = run_attributes(params, n_sims, block_size)

@@ -75,8 +75,9 @@ def test_template_layout(tmp_path):
     assert group["events"].shape == (10, 2, 3, 2)
     assert group["events"].chunks == (4, 2, 3, 2)
     assert group["cost"].chunks == (4, 2, 3)
-    assert group["sim"].chunks == (4,)
-    assert group[results.DONE].shape == (3,) and group[results.DONE].chunks == (1,)
+    # the template's own writes are O(1) in the number of blocks (one chunk each)
+    assert group["sim"].chunks == (10,)
+    assert group[results.DONE].shape == (3,) and group[results.DONE].chunks == (3,)
     assert results.completed_blocks(path) == set()
     attrs = results.store_attrs(path)
     assert attrs["Conventions"] == "CF-1.12"
@@ -94,6 +95,19 @@ def test_template_layout(tmp_path):
     np.testing.assert_array_equal(raw["sim"].values, np.arange(10))
     # no data chunks were written for the sim variables: the template is metadata only
     assert not list((path / "events").glob("c*"))
+
+
+def test_template_files_do_not_grow_with_the_blocks(tmp_path):
+    """A store of 10,000 blocks gets the same number of files from its template as one of 3:
+    only the blocks' region writes add chunks (a 100,000-simulation run on 1,000 workers must
+    not spend minutes creating its store)."""
+    def files(path):
+        return sum(1 for f in path.rglob("*") if f.is_file())
+    small = _create(tmp_path / "small.zarr")
+    big = _create(tmp_path / "big.zarr", n_sims=40_000, block_size=4)
+    assert files(big) == files(small)
+    results.mark_done(big, 9_999)
+    assert results.completed_blocks(big) == {9_999}
 
 
 def test_chunk_files_are_flat(tmp_path):
