@@ -8,9 +8,11 @@ Absolute times mean nothing on a shared machine (the same call drifts by 1.5-2x 
 to the next here), so each case is judged by a RATIO to a reference timed in the same process,
 interleaved with it, and both are CPU times of the calling thread (``time.thread_time``: the
 time slices that other processes take on a loaded machine do not count; every case runs on one
-Numba thread, so all of its work is on this thread). Each round times, for every case in turn,
-the reference, the case, the reference again; a case's figure is its best time over the rounds
-divided by the best time of its reference (best of ``--rounds``, about 15).
+Numba thread, so all of its work is on this thread). Each case in turn runs its rounds back to
+back, each round timing the reference, the case, the reference again; the case's figure is its
+best time over the rounds divided by the best time of its reference (best of ``--rounds``,
+15). Cases do not alternate with each other: run just before it, the individual kernel slowed
+the collective one by 5-40% (by an amount that changed from run to run) and not the reference.
 
 The reference is the random-number floor: a scalar xoshiro256** loop, :func:`_reference`,
 written out HERE (not imported from ``jkn_risk``, so no change of the package can move the
@@ -18,11 +20,12 @@ yardstick), sized to take about as long as the case.
 
 A case fails when its ratio exceeds its ratio in ``benchmarks/baseline.json`` (committed; the
 median of several runs, written by ``update_baseline.py``) times ``TOLERANCE`` = 1.30. Measured
-on this 2-vCPU VM under a load average of 8-14: over 24 runs, every kernel case's ratio lay
-within 0.96-1.10x of its median, so an unchanged kernel stays below 1.30 with room to spare and
-a 1.5x slowdown shows as >= 1.44 (benchmarks/README.md, "Regression guard"). The baseline
-records the CPU it was measured on: on another CPU the ratios are printed, not judged (run
-``update_baseline.py`` on the CI machine once).
+on this 2-vCPU VM over 30 runs at load averages 0.8-6.7 (quiet, and with 3 or 6 CPU-bound
+processes beside it), every case's ratio lay within 0.95-1.12x of its median, so an unchanged
+kernel stays below 1.30 with room to spare and a 1.5x slowdown shows as >= 1.42x
+(benchmarks/README.md, "The regression guard"). The baseline records the CPU it was measured
+on: on another CPU the ratios are printed, not judged (run ``update_baseline.py`` on the CI
+machine once).
 """
 from __future__ import annotations
 
@@ -138,17 +141,17 @@ def cases() -> dict:
     from jkn_risk.reserving import BootstrapODP, read_triangle
 
     tri = read_triangle(ROOT / "tests" / "data" / "triangles" / "genins.csv")
-    boot = BootstrapODP(n_sims=5000, random_state=0, process="gamma")
+    boot = BootstrapODP(n_sims=100, random_state=0, process="gamma").fit(tri)
 
-    def bootstrap():  # one Numba thread: all of the work on this (timed) thread
+    def bootstrap():  # the Numba kernel alone (sample() redraws replicates), one thread
         old = numba.get_num_threads()
         numba.set_num_threads(1)
         try:
-            boot.fit(tri)
+            boot.sample(0, 10_000)
         finally:
             numba.set_num_threads(old)
 
-    out["reserving-odp-bootstrap-gamma-5000"] = bootstrap
+    out["reserving-odp-bootstrap-gamma-10000"] = bootstrap
     return out
 
 
@@ -163,8 +166,8 @@ def _time(fn) -> float:
 
 
 def measure(case_fns: dict, rounds: int = ROUNDS, budget_s: float = BUDGET_S) -> dict:
-    """Interleaved rounds: per case, reference / case / reference, every case in each round;
-    after ``MIN_ROUNDS`` rounds, no new round starts once ``budget_s`` of wall time is spent.
+    """Per case, rounds of reference / case / reference back to back; after ``MIN_ROUNDS``
+    rounds a case starts no new round once its share of ``budget_s`` (wall time) is spent.
 
     Returns ``{case: {"case": [s...], "ref": [s...] (two per round), "ref_steps": n}}``.
     """
@@ -178,12 +181,17 @@ def measure(case_fns: dict, rounds: int = ROUNDS, budget_s: float = BUDGET_S) ->
     for name, fn in case_fns.items():
         t_case = min(_time(fn) for _ in range(3))
         raw[name] = {"case": [], "ref": [], "ref_steps": max(100_000, int(t_case / t_step))}
-    t0 = time.perf_counter()
-    for k in range(rounds):
-        if k >= MIN_ROUNDS and time.perf_counter() - t0 > budget_s:
-            break
-        for name, fn in case_fns.items():
-            r = raw[name]
+    # One case at a time, its rounds back to back (every case is preceded by itself or by the
+    # reference, never by another case: the individual kernel run just before slowed the
+    # collective one by 5-40% here, by an amount that varied from run to run).
+    share = budget_s / max(1, len(case_fns))
+    for name, fn in case_fns.items():
+        r = raw[name]
+        fn()
+        t0 = time.perf_counter()
+        for k in range(rounds):
+            if k >= MIN_ROUNDS and time.perf_counter() - t0 > share:
+                break
             r["ref"].append(_time(lambda: reference(r["ref_steps"])))
             r["case"].append(_time(fn))
             r["ref"].append(_time(lambda: reference(r["ref_steps"])))
