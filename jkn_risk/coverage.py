@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["COVERAGE_VARIABLES", "active_members", "coverage", "national_coverage"]
+__all__ = ["active_members", "coverage", "national_coverage"]
 
 
 def active_members(members: np.ndarray, collection: np.ndarray) -> np.ndarray:
@@ -77,15 +77,3 @@ def national_coverage(active: np.ndarray, population: np.ndarray) -> np.ndarray:
     """
     active = np.asarray(active, dtype=np.float64)
     return active.sum(axis=(-2, -1)) / np.asarray(population, dtype=np.float64).sum(axis=-1)
-
-
-#: The store's coverage variables (a config with ``population:``): name -> (dims, dtype, units,
-#: long_name), as :data:`jkn_risk.outputs.VARIABLES`.
-COVERAGE_VARIABLES = {
-    "active_members": (("sim", "year", "region", "segment"), "float64", "member-years",
-                       "active members: registered members x share with the contribution paid"),
-    "active_coverage": (("sim", "year", "region"), "float64", "1",
-                        "active coverage: active members / population"),
-    "active_coverage_national": (("sim", "year"), "float64", "1",
-                                 "national active coverage: all active members / whole population"),
-}

@@ -41,13 +41,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import xarray as xr
 
 from jkn_risk.finance import _regional_payment, compartment_labels, compartment_matrix
 from jkn_risk.schema_fund import EACH_BALANCE, TOTAL_BALANCE, Fund
 
-__all__ = ["FundSpec", "RuleSpec", "build_fund_spec", "roll_forward", "months_of_claims", "fund_dataset",
-           "FUND_VARIABLES", "RAISE", "INJECTION", "CAP"]
+__all__ = ["FundSpec", "RuleSpec", "build_fund_spec", "roll_forward", "months_of_claims",
+           "RAISE", "INJECTION", "CAP"]
 
 RAISE, INJECTION, CAP = 0, 1, 2
 _KIND = {"contribution_raise": RAISE, "government_injection": INJECTION, "benefit_cap": CAP}
@@ -57,23 +56,6 @@ SHORTFALL, DEFICIT = 0, 1                      # what an injection covers
 NO_CEILING = -1
 _NEVER = -(2**40)                              # "last fired" before any year
 
-_DC, _DS, _DR = ("sim", "year", "compartment"), ("sim", "year", "segment"), ("sim", "year", "rule")
-# name -> (dims, dtype, units, long_name); the keys of roll_forward's result
-FUND_VARIABLES = {
-    "net_assets": (_DC, "int64", "IDR", "fund net assets at year end"),
-    "months_of_claims": (_DC, "float64", "month", "12 x net assets at year end / medical cost of the year"),
-    "fund_contributions": (_DC, "int64", "IDR", "contributions received, after any raise"),
-    "fund_medical_cost": (_DC, "int64", "IDR", "claims + non-CBG cost borne, capped once a cap rule fired"),
-    "fund_admin_cost": (_DC, "int64", "IDR", "administration cost"),
-    "fund_regional_government_share": (_DC, "int64", "IDR", "deficit paid by regional governments"),
-    "fund_other_income": (_DC, "int64", "IDR", "other income"),
-    "investment_income": (_DC, "int64", "IDR", "investment income on the average balance"),
-    "injection": (_DC, "int64", "IDR", "government injection (paid at year end)"),
-    "contribution_multiplier": (_DS, "float64", "1", "contributions relative to the configured ones"),
-    "cap_active": (_DC, "bool", "1", "annual benefit cap in force"),
-    "rule_fired": (_DR, "bool", "1", "management rule fired at the end of the year"),
-    "rule_triggers": (("sim", "rule"), "int64", "1", "number of years a management rule fired"),
-}
 _FLOWS = ("fund_contributions", "fund_medical_cost", "fund_admin_cost", "fund_regional_government_share",
           "fund_other_income", "investment_income", "injection")
 
@@ -319,7 +301,7 @@ def roll_forward(spec: FundSpec, income, medical_uncapped, medical_capped=None,
 
     Returns
     -------
-    dict of ndarray, the keys of :data:`FUND_VARIABLES`
+    dict of ndarray, the keys of :data:`jkn_risk.outputs.FUND_VARIABLES`
         ``net_assets`` int64 (n_sim, Y, C) [IDR] at year end; the flows ``fund_contributions``,
         ``fund_medical_cost``, ``fund_admin_cost``, ``fund_regional_government_share``,
         ``fund_other_income``, ``investment_income``, ``injection`` int64 (n_sim, Y, C) [IDR], with
@@ -402,27 +384,3 @@ def roll_forward(spec: FundSpec, income, medical_uncapped, medical_capped=None,
         balance = closing
     out["rule_triggers"] = count
     return out
-
-
-def fund_dataset(spec: FundSpec, result: dict[str, np.ndarray], sims) -> xr.Dataset:
-    """Label a :func:`roll_forward` result: dims ``sim``, ``year``, ``compartment``, ``segment``, ``rule``.
-
-    Parameters
-    ----------
-    spec : FundSpec
-    result : dict from :func:`roll_forward`
-    sims : array_like of int, shape (n_sim,)
-
-    Returns
-    -------
-    xr.Dataset
-        The variables of :data:`FUND_VARIABLES` with ``units`` and ``long_name``.
-    """
-    coords = {"sim": np.asarray(sims, dtype=np.int64), "year": np.array(spec.years, dtype=np.int64),
-              "compartment": np.array(spec.compartments, dtype=object),
-              "segment": np.array(spec.segments, dtype=object),
-              "rule": np.array(spec.rule_names, dtype=object)}
-    ds = xr.Dataset(coords=coords)
-    for name, (dims, dtype, units, long_name) in FUND_VARIABLES.items():
-        ds[name] = xr.Variable(dims, np.asarray(result[name], dtype=dtype), {"units": units, "long_name": long_name})
-    return ds

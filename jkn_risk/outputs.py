@@ -1,7 +1,8 @@
 """The results' schema: every variable of a simulated block, its dims, units and long name.
 
 Owned here, below both :mod:`jkn_risk.simulate` (which fills it) and :mod:`jkn_risk.results`
-(which stores it), so that neither reaches into the other. ``block_template`` is one simulation
+(which stores it), so that neither reaches into the other; the fund's and the coverage's
+variables too (their modules compute arrays, this one names them). ``block_template`` is one simulation
 of zeros (the Zarr template); ``static_dataset`` holds what has no ``sim`` dimension.
 """
 from __future__ import annotations
@@ -11,11 +12,13 @@ import xarray as xr
 
 from jkn_risk.finance import compartment_labels
 
-__all__ = ["VARIABLES", "coordinates", "block_template", "static_dataset", "to_dataset"]
+__all__ = ["VARIABLES", "FUND_VARIABLES", "COVERAGE_VARIABLES", "block_variables", "coordinates",
+           "block_template", "static_dataset", "to_dataset", "fund_dataset"]
 
 _D5 = ("sim", "year", "region", "segment", "care")
 _D4 = ("sim", "year", "region", "segment")
 _DC = ("sim", "year", "compartment")
+_DS, _DR = ("sim", "year", "segment"), ("sim", "year", "rule")
 
 # name -> (dims, dtype, units, long_name)
 VARIABLES = {
@@ -43,6 +46,65 @@ VARIABLES = {
                                      "E[surplus | this simulation's drawn parameters], INA-CBG "
                                      "claims before any annual cap"),
 }
+
+
+#: The fund's variables (a config with ``fund:``): the keys of :func:`jkn_risk.fund.roll_forward`'s
+#: result. Those with a ``rule`` dimension only when the config has rules.
+FUND_VARIABLES = {
+    "net_assets": (_DC, "int64", "IDR", "fund net assets at year end"),
+    "months_of_claims": (_DC, "float64", "month", "12 x net assets at year end / medical cost of the year"),
+    "fund_contributions": (_DC, "int64", "IDR", "contributions received, after any raise"),
+    "fund_medical_cost": (_DC, "int64", "IDR", "claims + non-CBG cost borne, capped once a cap rule fired"),
+    "fund_admin_cost": (_DC, "int64", "IDR", "administration cost"),
+    "fund_regional_government_share": (_DC, "int64", "IDR", "deficit paid by regional governments"),
+    "fund_other_income": (_DC, "int64", "IDR", "other income"),
+    "investment_income": (_DC, "int64", "IDR", "investment income on the average balance"),
+    "injection": (_DC, "int64", "IDR", "government injection (paid at year end)"),
+    "contribution_multiplier": (_DS, "float64", "1", "contributions relative to the configured ones"),
+    "cap_active": (_DC, "bool", "1", "annual benefit cap in force"),
+    "rule_fired": (_DR, "bool", "1", "management rule fired at the end of the year"),
+    "rule_triggers": (("sim", "rule"), "int64", "1", "number of years a management rule fired"),
+}
+
+#: The store's coverage variables (a config with ``population:``): name -> (dims, dtype, units,
+#: long_name), as :data:`VARIABLES`.
+COVERAGE_VARIABLES = {
+    "active_members": (("sim", "year", "region", "segment"), "float64", "member-years",
+                       "active members: registered members x share with the contribution paid"),
+    "active_coverage": (("sim", "year", "region"), "float64", "1",
+                        "active coverage: active members / population"),
+    "active_coverage_national": (("sim", "year"), "float64", "1",
+                                 "national active coverage: all active members / whole population"),
+}
+
+
+def block_variables(population: bool, rules: int | None) -> dict:
+    """The variables of a block: :data:`VARIABLES`, the coverage's when a population is given,
+    and the fund's when there is a fund (``rules``: its number of rules, or None)."""
+    out = {**VARIABLES, **(COVERAGE_VARIABLES if population else {})}
+    if rules is not None:
+        out.update({k: v for k, v in FUND_VARIABLES.items() if rules or "rule" not in v[0]})
+    return out
+
+
+def fund_dataset(spec, result: dict, sims) -> xr.Dataset:
+    """Label a :func:`jkn_risk.fund.roll_forward` result: dims ``sim``, ``year``,
+    ``compartment``, ``segment`` and, when the fund has rules, ``rule``.
+
+    Parameters
+    ----------
+    spec : FundSpec
+    result : dict from :func:`jkn_risk.fund.roll_forward`
+    sims : array_like of int, shape (n_sim,)
+    """
+    coords = {"sim": np.asarray(sims, dtype=np.int64), "year": np.array(spec.years, dtype=np.int64),
+              "compartment": np.array(spec.compartments, dtype=object),
+              "segment": np.array(spec.segments, dtype=object)}
+    variables = block_variables(False, len(spec.rules))
+    variables = {k: v for k, v in variables.items() if k in FUND_VARIABLES}
+    if spec.rules:
+        coords["rule"] = np.array(spec.rule_names, dtype=object)
+    return to_dataset(coords, result, variables)
 
 
 def coordinates(params, drivers, sims=None) -> dict:

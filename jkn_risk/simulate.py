@@ -22,13 +22,14 @@ import xarray as xr
 
 from jkn_risk.assumptions import AssumptionModel, build_assumption_model, draw, drawn_parameters
 from jkn_risk.cells import build_kernel_inputs
-from jkn_risk.coverage import COVERAGE_VARIABLES, active_members, coverage, national_coverage
+from jkn_risk.coverage import active_members, coverage, national_coverage
 from jkn_risk.finance import cell_finance, compartment_finance, expected_cell_surplus
-from jkn_risk.fund import CAP, FUND_VARIABLES, FundSpec, build_fund_spec, fund_dataset, roll_forward
+from jkn_risk.fund import CAP, FundSpec, build_fund_spec, roll_forward
 from jkn_risk.kernels.claims import (OUT_CLAIMS, OUT_CLAIMS_UNCAPPED, OUT_EVENTS,
                                      OUT_MEMBERS_OVER_CAP, OUT_MEMBERS_WITH_EVENTS, KernelInputs,
                                      simulate_cells)
-from jkn_risk.outputs import VARIABLES, block_template, coordinates, static_dataset, to_dataset
+from jkn_risk.outputs import (block_template, block_variables, coordinates, fund_dataset,
+                              static_dataset, to_dataset)
 from jkn_risk.parameters import Parameters
 from jkn_risk.rng import TAG_IBNR, uniforms_for
 
@@ -56,13 +57,9 @@ class PreparedRun:
 
     @property
     def variables(self) -> dict:
-        """The variables of a block: :data:`jkn_risk.outputs.VARIABLES`, plus the coverage's
-        (a population given) and the fund's."""
-        variables = _block_variables(self.params)
-        if self.fund is None:
-            return variables
-        fund = {k: v for k, v in FUND_VARIABLES.items() if self.fund.rules or "rule" not in v[0]}
-        return {**variables, **fund}
+        """The variables of a block (:func:`jkn_risk.outputs.block_variables`)."""
+        return block_variables(self.params.population is not None,
+                               None if self.fund is None else len(self.fund.rules))
 
     def template(self) -> xr.Dataset:
         """One simulation of zeros with the schema of :func:`simulate_block`."""
@@ -73,11 +70,6 @@ class PreparedRun:
     def static(self) -> xr.Dataset:
         """The variables without ``sim`` and every coordinate."""
         return static_dataset(self.params, self.drivers)
-
-
-def _block_variables(params: Parameters) -> dict:
-    """:data:`jkn_risk.outputs.VARIABLES`, plus the active coverage's when a population is given."""
-    return VARIABLES if params.population is None else {**VARIABLES, **COVERAGE_VARIABLES}
 
 
 def prepare_run(params: Parameters) -> PreparedRun:
@@ -158,7 +150,8 @@ def simulate_block(run: PreparedRun, sims, threads: int | None = None,
         active = active_members(drawn.members, drawn.collection)
         data.update(active_members=active, active_coverage=coverage(active, params.population),
                     active_coverage_national=national_coverage(active, params.population))
-    ds = to_dataset(coordinates(params, run.drivers, sims), data, _block_variables(params))
+    ds = to_dataset(coordinates(params, run.drivers, sims), data,
+                    block_variables(params.population is not None, None))
     if run.fund is None:
         return ds
     return xr.merge([ds, _fund(run, cells, out, drawn, sims)], compat="identical",
@@ -175,5 +168,4 @@ def _fund(run: PreparedRun, cells: dict, out: np.ndarray, drawn, sims) -> xr.Dat
         medical, capped = cells["medical_cost"], None
     result = roll_forward(spec, cells["income"], medical, capped,
                           investment_yield=spec.investment_yield[None, :] * drawn.yield_factor)
-    ds = fund_dataset(spec, result, sims)
-    return ds if spec.rules else ds.drop_dims("rule")
+    return fund_dataset(spec, result, sims)

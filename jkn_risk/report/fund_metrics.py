@@ -1,7 +1,7 @@
 """Risk measures of the fund's balance (net assets and months of claims), with Monte Carlo standard errors.
 
 Pure functions of a Dataset with ``net_assets`` and ``months_of_claims`` (sim, year, compartment), as
-:func:`jkn_risk.fund.fund_dataset` labels them.
+:func:`jkn_risk.outputs.fund_dataset` labels them.
 
 Conventions
 -----------

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jkn_risk.coverage import COVERAGE_VARIABLES, active_members, coverage, national_coverage
+from jkn_risk.coverage import active_members, coverage, national_coverage
+from jkn_risk.outputs import COVERAGE_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "data" / "tiny.yaml"

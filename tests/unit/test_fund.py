@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from jkn_risk.fund import FUND_VARIABLES, build_fund_spec, fund_dataset, months_of_claims, roll_forward
+from jkn_risk.fund import build_fund_spec, months_of_claims, roll_forward
+from jkn_risk.outputs import FUND_VARIABLES, fund_dataset
 from jkn_risk.report.fund_metrics import first_depletion_year, fund_risk_measures, fund_series
 from jkn_risk.config import validate_fund
 
