@@ -1,7 +1,8 @@
 """End-to-end run benchmarks: `orchestrate.run` on the baseline, serial vs Dask workers.
 
     python benchmarks/bench_run.py [--quick] [--json] [--sims N] [--individual-sims N]
-                                   [--big-sims N] [--skip-individual]
+                                   [--big-sims N] [--big-config FILE] [--only-big]
+                                   [--skip-individual]
 
 Cases (each a complete ``orchestrate.run`` into a fresh Zarr store: template, blocks, marks;
 Dask cases include starting and stopping the LocalCluster, except ``-warm`` ones, timed on a
@@ -14,7 +15,10 @@ cluster already started with its kernels loaded, through ``--scheduler``):
 * ``individual``: the same with ``method: individual``, a 100 M IDR annual cap and lognormal
   cost noise ``sigma = 0.3``: few simulations (``--individual-sims``), extrapolated to 1,000.
 * ``big`` (``--big-sims``, off in ``--quick``): collective, 2 workers, for the memory and
-  store-size targets at 10,000 simulations.
+  store-size targets at 10,000 simulations; ``--big-config configs/jkn2024.yaml --only-big
+  --big-sims 10000`` is issue 15's target (the 2024 base with its fund and default uncertainty),
+  with the CPU cost of one simulation on one thread (a 50-simulation ``simulate_block`` in this
+  process) and the machine's 2-process ceiling measured in the same run.
 
 Per case: wall time, simulations per second, the block size, peak RSS of the largest worker
 process (sampled every 0.1 s with psutil; the bench process itself for serial cases) and the
@@ -158,6 +162,18 @@ def run_case(label, params, workdir: Path, workers: int, threads: int | None = N
     }
 
 
+def cpu_per_sim(params, n: int = 50) -> float:
+    """CPU seconds of one simulation on one thread: a ``simulate_block`` of ``n`` in this
+    process (``time.thread_time``, which other processes' time slices do not inflate)."""
+    import numpy as np
+    from jkn_risk.simulate import prepare_run, simulate_block
+
+    prepared = prepare_run(params)
+    t0 = time.thread_time()
+    simulate_block(prepared, np.arange(n, dtype=np.int64), threads=1)
+    return (time.thread_time() - t0) / n
+
+
 def warmup(params):
     """Compile / load every kernel once in this process (JIT-aware benchmarks)."""
     from jkn_risk.simulate import prepare_run, simulate_block
@@ -174,6 +190,9 @@ def main(argv=None):
     ap.add_argument("--sims", type=int, default=None, help="collective simulations (200)")
     ap.add_argument("--individual-sims", type=int, default=None, help="individual sims (4)")
     ap.add_argument("--big-sims", type=int, default=None, help="collective, 2 workers (0: skip)")
+    ap.add_argument("--big-config", type=Path, default=BASELINE,
+                    help="config of the big case (default configs/jkn2014.yaml)")
+    ap.add_argument("--only-big", action="store_true", help="the big case alone")
     ap.add_argument("--skip-individual", action="store_true")
     ap.add_argument("--workdir", type=Path, default=None)
     args = ap.parse_args(argv)
@@ -185,6 +204,8 @@ def main(argv=None):
 
     base = build_parameters(load_config(BASELINE, [f"simulation.n_sims={sims}"]))
     warmup(base)
+    if args.only_big:
+        big = big or 10_000
     rows = []
     ncpu = os.cpu_count()
     ceiling = parallel_ceiling(2_000_000 if args.quick else 20_000_000)
@@ -198,11 +219,11 @@ def main(argv=None):
     cases = [("collective/serial", 0, None, False), ("collective/serial-1t", 0, 1, False),
              ("collective/dask-1", 1, None, False), ("collective/dask-2", 2, None, False),
              ("collective/dask-1-warm", 1, None, True), ("collective/dask-2-warm", 2, None, True)]
-    for label, workers, threads, warm in cases:
+    for label, workers, threads, warm in ([] if args.only_big else cases):
         rows.append(run_case(label.replace("/", "-"), base, workdir, workers, threads, warm))
         rows[-1]["case"] = label
         _emit(rows[-1], args.json)
-    if not args.skip_individual:
+    if not (args.skip_individual or args.only_big):
         ind = build_parameters(load_config(BASELINE,
                                            [*INDIVIDUAL, f"simulation.n_sims={ind_sims}"]))
         warmup(ind)
@@ -213,9 +234,12 @@ def main(argv=None):
             rows.append(row)
             _emit(row, args.json)
     if big:
-        p = build_parameters(load_config(BASELINE, [f"simulation.n_sims={big}"]))
+        p = build_parameters(load_config(args.big_config, [f"simulation.n_sims={big}"]))
+        warmup(p)
+        cpu = cpu_per_sim(p)
         row = run_case("collective-big", p, workdir, 2)
-        row["case"] = "collective/dask-2 (big)"
+        row["case"] = f"collective/dask-2 (big, {args.big_config.stem})"
+        row["cpu_ms_per_sim_1thread"] = round(cpu * 1e3, 2)
         rows.append(row)
         _emit(row, args.json)
     shutil.rmtree(workdir, ignore_errors=True)
@@ -234,7 +258,9 @@ def _emit(row, as_json):
               f"(~{row['store_mb_per_10k_sims']} MB / 10k sims; {row['store_disk_mb']} MB on disk) "
               f"load {row['load_avg_1min']}  (model: {row['model_s_per_sim']} s/sim on one core)"
               + (f"  -> 1,000 sims ~{row['extrapolated_1000_sims_min']} min"
-                 if "extrapolated_1000_sims_min" in row else ""), flush=True)
+                 if "extrapolated_1000_sims_min" in row else "")
+              + (f"  one simulation: {row['cpu_ms_per_sim_1thread']} ms CPU on one thread"
+                 if "cpu_ms_per_sim_1thread" in row else ""), flush=True)
 
 
 def _summary(rows, ncpu):
