@@ -39,6 +39,7 @@ another simulation index than the one it is recorded under (``streams``).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 
@@ -64,8 +65,9 @@ _LOGIS_W = _LOGIS_W / _LOGIS_W.sum()
 _BELOW_ONE = float(np.nextafter(1.0, 0.0))
 
 
+@functools.lru_cache(maxsize=None)
 def driver_key(name: str) -> int:
-    """A stable 64-bit key of a driver, from its name (int64)."""
+    """A stable 64-bit key of a driver, from its name (int64); memoised: every block asks."""
     digest = hashlib.blake2b(name.encode(), digest_size=8, key=b"jkn_risk driver").digest()
     return int(np.frombuffer(digest, dtype="<i8")[0])
 
@@ -96,6 +98,7 @@ class AssumptionModel:
     collection_shift: np.ndarray       # (Y, S) logit shifts a_t (mean-preserving)
     segments: tuple[str, ...]
     corr_start_factor: np.ndarray = field(default_factory=lambda: np.eye(0))  # (k, k) L_0
+    wage_base: np.ndarray | None = None  # (1, Y, S) E[min(W, cap)] [IDR], None: no wage table
 
     @property
     def active(self) -> tuple[str, ...]:
@@ -192,12 +195,16 @@ def build_assumption_model(params: Parameters, spec: Uncertainty | None) -> Assu
         phi = np.array([getattr(_spec_of(spec, d), "phi", 0.0) for d in names])
         q = np.sqrt(1.0 - phi * phi)
         start = _correlation_factor(m * np.outer(q, q) / (1.0 - np.outer(phi, phi)))
+    wage_base = None
+    if params.wage_mean is not None and np.any(params.wage_mean > 0):
+        wage_base = lognormal_capped_mean(params.wage_mean[None], params.wage_cv[None, None, :],
+                                          params.wage_cap[None])
     return AssumptionModel(seed=int(params.seed), years=years,
                            drivers=tuple(driver_names(params.segments)), spec=spec,
                            corr_drivers=names, corr_factor=factor,
                            collection_det=np.array(params.collection, dtype=float),
                            collection_shift=shift, segments=tuple(params.segments),
-                           corr_start_factor=start)
+                           corr_start_factor=start, wage_base=wage_base)
 
 
 # --------------------------------------------------------------------------- draws
@@ -372,7 +379,7 @@ def drawn_parameters(params: Parameters, model: AssumptionModel, d: Draws) -> Dr
     cost_scale = np.broadcast_to(cost[:, :, None, None, :], rate.shape)
     non_cbg = params.non_cbg_pmpm[None] * (d["non_cbg.level"] * d["non_cbg.trend"])[:, :, None, None]
     coll = d.collection
-    contrib = params.contribution_pmpm[None] * _wage_factor(params, d["wage"])
+    contrib = params.contribution_pmpm[None] * _wage_factor(params, model.wage_base, d["wage"])
     unpaid3 = params.class3_pmpm[None] * (1.0 - coll)
     collected = contrib * coll + params.humanitarian_share[None, None, :] * unpaid3
     return DrawnParameters(members=members, rate=rate, cost_scale=cost_scale,
@@ -380,13 +387,13 @@ def drawn_parameters(params: Parameters, model: AssumptionModel, d: Draws) -> Dr
                            yield_factor=d["investment_yield"], collection=coll)
 
 
-def _wage_factor(params: Parameters, wage: np.ndarray) -> np.ndarray:
+def _wage_factor(params: Parameters, base: np.ndarray | None, wage: np.ndarray) -> np.ndarray:
     """Billed contributions of wage-rated segments scale as E[min(W F, cap)] / E[min(W, cap)]
-    (n, Y, S); 1 elsewhere and wherever the wage factor is 1."""
-    if params.wage_mean is None or not np.any(params.wage_mean > 0) or np.all(wage == 1.0):
+    (n, Y, S); 1 elsewhere and wherever the wage factor is 1. ``base`` is the run's
+    ``AssumptionModel.wage_base``."""
+    if base is None or np.all(wage == 1.0):
         return np.ones((wage.shape[0],) + params.contribution_pmpm.shape)
     w = params.wage_mean[None]
-    base = lognormal_capped_mean(w, params.wage_cv[None, None, :], params.wage_cap[None])
     drawn = lognormal_capped_mean(w * wage[:, :, None], params.wage_cv[None, None, :],
                                   params.wage_cap[None])
     return np.where((w > 0) & (wage[:, :, None] != 1.0), drawn / np.where(base > 0, base, 1), 1.0)
