@@ -30,6 +30,22 @@ def _fan(ax, years: np.ndarray, x: np.ndarray, colour: str) -> None:
     ax.grid(alpha=0.3)
 
 
+def _fan_figure(years: np.ndarray, x: np.ndarray, colour: str, ylabel: str, title: str,
+                lines: tuple[tuple[float, dict], ...] = ()) -> Figure:
+    """One fan chart of ``x`` (n_sim, Y) [the units ``ylabel`` names] over ``years`` (Y,): the bands, then each
+    ``(level, axhline keywords)`` of ``lines``, then the zero line (drawn last, so it lies on top), labels and the
+    legend."""
+    fig = Figure(figsize=(8, 4.2), layout="constrained")
+    ax = fig.subplots()
+    _fan(ax, years, x, colour)
+    for level, style in lines:
+        ax.axhline(level, **style)
+    ax.axhline(0.0, color="black", lw=1)
+    ax.set(xlabel="year", ylabel=ylabel, title=title)
+    ax.legend(loc="best")
+    return fig
+
+
 def net_assets_fan(ds: xr.Dataset, compartment: str | None = None) -> Figure:
     """Fan chart of year-end net assets [IDR trillion] with the zero line.
 
@@ -41,31 +57,17 @@ def net_assets_fan(ds: xr.Dataset, compartment: str | None = None) -> Figure:
         Default: the only compartment, else the whole fund.
     """
     net, _, label = fund_series(ds, compartment)
-    years = ds["year"].values
-    fig = Figure(figsize=(8, 4.2), layout="constrained")
-    ax = fig.subplots()
-    _fan(ax, years, net / TRILLION, "tab:blue")
-    ax.axhline(0.0, color="black", lw=1)
-    ax.set(xlabel="year", ylabel="net assets at year end (IDR trillion)",
-           title=f"Net assets of {describe(label)}")
-    ax.legend(loc="best")
-    return fig
+    return _fan_figure(ds["year"].values, net / TRILLION, "tab:blue", "net assets at year end (IDR trillion)",
+                       f"Net assets of {describe(label)}")
 
 
 def months_of_claims_fan(ds: xr.Dataset, compartment: str | None = None) -> Figure:
     """Fan chart of months of claims (12 x net assets / the year's medical cost) with the 1.5 and 6 month lines."""
     _, months, label = fund_series(ds, compartment)
-    years = ds["year"].values
-    fig = Figure(figsize=(8, 4.2), layout="constrained")
-    ax = fig.subplots()
-    _fan(ax, years, months, "tab:green")
-    ax.axhline(MIN_MONTHS, color="tab:red", ls="--", lw=1.2, label=f"{MIN_MONTHS:g} months (minimum)")
-    ax.axhline(MAX_MONTHS, color="tab:orange", ls="--", lw=1.2, label=f"{MAX_MONTHS:g} months (maximum)")
-    ax.axhline(0.0, color="black", lw=1)
-    ax.set(xlabel="year", ylabel="months of claims",
-           title=f"Months of claims held by {describe(label)}")
-    ax.legend(loc="best")
-    return fig
+    limits = ((MIN_MONTHS, dict(color="tab:red", ls="--", lw=1.2, label=f"{MIN_MONTHS:g} months (minimum)")),
+              (MAX_MONTHS, dict(color="tab:orange", ls="--", lw=1.2, label=f"{MAX_MONTHS:g} months (maximum)")))
+    return _fan_figure(ds["year"].values, months, "tab:green", "months of claims",
+                       f"Months of claims held by {describe(label)}", limits)
 
 
 def depletion_histogram(ds: xr.Dataset, compartment: str | None = None) -> Figure:
