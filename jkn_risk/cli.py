@@ -400,9 +400,9 @@ def backtest(config: ConfigArg,
     """Score the model's distributions against published actuals: quantiles, PIT, coverage, CRPS."""
 
     def go():
-        from jkn_risk.finance import compartment_labels
-        from jkn_risk.report.actuals import NATIONAL, ActualsError, read_actuals
-        from jkn_risk.report.origins import OriginError, origin_results, plan_origins
+        from jkn_risk.report.actuals import ActualsError, read_actuals
+        from jkn_risk.report.origins import (OriginError, check_compartments, check_origins,
+                                             plan_origins, score_origins)
 
         if sims is not None and results is not None:
             raise UserError("--sims: not used with --results (the store has its own simulations)")
@@ -416,19 +416,10 @@ def backtest(config: ConfigArg,
                 raise UserError("--results: one store scores one origin (give at most one --origin)")
             cfgs = [base if o.config.resolve() == config.resolve() else _load(o.config, overrides)
                     for o in plan]
-            for o, c in zip(plan, cfgs):
-                if c.base_year != o.year:
-                    raise UserError(f"{o.config}: base year {c.base_year}, registered as origin {o.year}")
+            check_origins(plan, cfgs)
             acts = read_actuals(actuals, years=sorted({y for c in cfgs for y in c.years}))
-            problems = [f"{a.source}: compartment {a.compartment!r} is not in {c.name}'s compartments "
-                        f"({', '.join(labels)})"
-                        for c in cfgs
-                        for labels in [compartment_labels(c.policy.compartments, c.regions, c.segments)]
-                        for a in acts
-                        if a.year in c.years and a.compartment not in (NATIONAL, *labels)]
-            if problems:
-                raise ActualsError(problems)
-            result = _score_origins(plan, cfgs, acts, results, out_, origin_results)
+            check_compartments(cfgs, acts)
+            result = score_origins(plan, cfgs, acts, store=results, workdir=out_)
         except (ActualsError, OriginError) as exc:
             raise UserError(str(exc)) from None
         result["actuals"] = str(actuals)
@@ -444,24 +435,6 @@ def backtest(config: ConfigArg,
             err.print(f"back-test report: {out_}")
 
     _guard(go)
-
-
-def _score_origins(plan, cfgs, acts, store, workdir, origin_results) -> dict:
-    """Run (or read) each origin and score the actuals against it."""
-    from jkn_risk.report.backtest import score_actuals, summarise
-
-    records, skipped, fans, runs = [], [], [], []
-    for o, c in zip(plan, cfgs):
-        ds = origin_results(c, store=store, workdir=workdir)
-        r, s, f = score_actuals(ds, acts, origin=o.year)
-        records += r
-        skipped += s
-        fans += f
-        runs.append({"year": o.year, "config": str(o.config), "n_sims": int(ds.sizes["sim"]),
-                     "note": o.note})
-    summary = summarise(records, skipped)
-    summary["runs"] = runs
-    return {"records": records, "summary": summary, "fans": fans, "origins": runs}
 
 
 def _print_backtest(result: dict) -> None:

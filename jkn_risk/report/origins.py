@@ -1,4 +1,4 @@
-"""Back-test origins: which config projects from which base year, and each origin's results.
+"""Back-test origins: which config projects from which base year, each origin's results and scores.
 
 A rolling-origin back-test scores the same actuals from several base years. The registry is a
 small YAML file (``configs/backtest/origins.yaml``)::
@@ -20,7 +20,8 @@ from pathlib import Path
 import xarray as xr
 import yaml
 
-__all__ = ["Origin", "OriginError", "load_origins", "plan_origins", "origin_results", "NEEDED"]
+__all__ = ["Origin", "OriginError", "load_origins", "plan_origins", "check_origins",
+           "check_compartments", "origin_results", "score_origins", "NEEDED"]
 
 #: The store variables :func:`jkn_risk.report.backtest.model_series` reads (those present are loaded).
 NEEDED = ("income_compartment", "medical_cost_compartment", "members", "members_drawn", "net_assets")
@@ -148,3 +149,53 @@ def origin_results(cfg, *, store: Path | None = None, workdir: Path | None = Non
         out = ds[[v for v in NEEDED if v in ds]].load()  # before the store goes
         ds.close()
     return out
+
+
+def check_origins(plan: list[Origin], cfgs: list) -> None:
+    """Each origin's config has the base year it is registered as (else :class:`OriginError`)."""
+    for o, c in zip(plan, cfgs):
+        if c.base_year != o.year:
+            raise OriginError(f"{o.config}: base year {c.base_year}, registered as origin {o.year}")
+
+
+def check_compartments(cfgs: list, actuals: list) -> None:
+    """Every actual in a config's years names national or one of that config's compartments.
+
+    Raises :class:`jkn_risk.report.actuals.ActualsError`, one line per stray actual.
+    """
+    from jkn_risk.finance import compartment_labels
+    from jkn_risk.report.actuals import NATIONAL, ActualsError
+
+    problems = [f"{a.source}: compartment {a.compartment!r} is not in {c.name}'s compartments "
+                f"({', '.join(labels)})"
+                for c in cfgs
+                for labels in [compartment_labels(c.policy.compartments, c.regions, c.segments)]
+                for a in actuals
+                if a.year in c.years and a.compartment not in (NATIONAL, *labels)]
+    if problems:
+        raise ActualsError(problems)
+
+
+def score_origins(plan: list[Origin], cfgs: list, actuals: list, *, store: Path | None = None,
+                  workdir: Path | None = None) -> dict:
+    """Run (or read, ``store``) each origin and score the actuals against it.
+
+    Returns ``{"records", "summary", "fans", "origins"}``: the records and fans of
+    :func:`jkn_risk.report.backtest.score_actuals` over every origin, their
+    :func:`~jkn_risk.report.backtest.summarise` with ``summary["runs"]``, and one
+    ``{"year", "config", "n_sims", "note"}`` per origin.
+    """
+    from jkn_risk.report.backtest import score_actuals, summarise
+
+    records, skipped, fans, runs = [], [], [], []
+    for o, c in zip(plan, cfgs):
+        ds = origin_results(c, store=store, workdir=workdir)
+        r, s, f = score_actuals(ds, actuals, origin=o.year)
+        records += r
+        skipped += s
+        fans += f
+        runs.append({"year": o.year, "config": str(o.config), "n_sims": int(ds.sizes["sim"]),
+                     "note": o.note})
+    summary = summarise(records, skipped)
+    summary["runs"] = runs
+    return {"records": records, "summary": summary, "fans": fans, "origins": runs}
