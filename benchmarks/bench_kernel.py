@@ -1,4 +1,5 @@
-"""Benchmarks of the member-year claims kernel (pytest-benchmark), and the cases run.py uses.
+"""Benchmarks of the member-year claims kernel (pytest-benchmark), and the cases and the random-number
+floor that run.py and the asv suite (benchmarks/benchmarks/kernel.py) use.
 
 Run: ``python -m pytest benchmarks/bench_kernel.py --benchmark-only`` (pytest-benchmark), or
 ``python benchmarks/run.py [--quick] [--json]`` for the figures recorded in README.md.
@@ -7,9 +8,11 @@ Kernels are compiled in setup (a small warm-up call), never inside the timed reg
 from __future__ import annotations
 
 import numpy as np
+from numba import njit, uint64
 
 from jkn_risk.kernels import claims as K
 from jkn_risk.kernels.alias import build_alias_table
+from jkn_risk.rng import next_u64, seed_state
 
 N_GROUPS = 1077
 CAP = 50_000_000
@@ -36,6 +39,20 @@ def kernel_args(members, rate, frequency, sigma, cap, method, n_sim=1, n_cell=1,
         sigma=np.full(n_cell, sigma), cap=np.full(n_cell, cap), method=np.full(n_cell, method))
     return dict(inputs=inputs, sims=np.arange(n_sim), rate=np.full((n_sim, n_cell), rate),
                 members=np.full(n_cell, members))
+
+
+@njit
+def rng_floor_draws(n):
+    """``n`` 64-bit xoshiro256** draws of the package's own stream (``jkn_risk.rng``) in one dependency
+    chain: the random-number floor the kernel is measured against (time it over n of about 10 M and divide
+    by n for ns per draw). Returns the XOR of the draws (a uint64, as a Python int), so that the loop
+    cannot be optimised away. Compiles on the first call: call it once with a small ``n`` before timing."""
+    s0, s1, s2, s3 = seed_state(uint64(5))
+    acc = uint64(0)
+    for _ in range(n):
+        v, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
+        acc ^= v
+    return acc
 
 
 def numpy_cell(rng, members, rate, frequency, dispersion, probs, tariff, sigma, cap):

@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_kernel import CAP, case_mix, kernel_args, numpy_cell  # noqa: E402
+from bench_kernel import CAP, case_mix, kernel_args, numpy_cell, rng_floor_draws  # noqa: E402
 
 from jkn_risk.kernels import claims as K  # noqa: E402
 
@@ -56,21 +56,8 @@ def _best_interleaved(fn, settings, repeat):
 
 def _rng_floor_ns():
     """ns per 64-bit xoshiro256** draw on this machine now (the random-number floor)."""
-    from numba import njit, uint64
-
-    from jkn_risk.rng import next_u64, seed_state
-
-    @njit
-    def draws(n):
-        s0, s1, s2, s3 = seed_state(uint64(5))
-        acc = uint64(0)
-        for _ in range(n):
-            v, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
-            acc ^= v
-        return acc
-
-    draws(10)
-    dt, _ = _best(lambda: draws(10_000_000), 7)
+    rng_floor_draws(10)  # compile (not timed)
+    dt, _ = _best(lambda: rng_floor_draws(10_000_000), 7)
     return dt / 10_000_000 * 1e9
 
 
