@@ -27,7 +27,7 @@ from numba.extending import intrinsic
 
 from jkn_risk.kernels.lognormal import aligned_rows, lognormal_batch
 from jkn_risk.kernels.alias import pow2_alias_tables
-from jkn_risk.kernels.vecmath import bits_from_f64, f64_from_bits
+from jkn_risk.kernels.vecmath import bits_from_f64, f64_from_bits, row_columns_ir
 from jkn_risk.rng import fill_u64
 
 __all__ = ["EVENT_BATCH", "event_tables", "fill_amounts", "scaled_amounts", "scaled_totals"]
@@ -47,10 +47,9 @@ _TWO52_BITS = 0x4330000000000000
 # ---------------------------------------------------------------------------------------------
 # A plain loop over the words does not vectorise (the table loads are data-dependent, so LLVM
 # cannot rule out that the stores hit the table) and costs ~12 instructions per event. This pass
-# does, per group of 4 words: the 4 slot indices from scalar loads of the words, each row as two
-# 16-byte halves loaded straight into the 128-bit lanes they belong to (load-and-insert, no
-# shuffle port), 3 in-lane unpacks into the columns threshold, own tariff, alias's tariff, then
-# one unsigned compare and one select: the same integers as the scalar code, so the same bits.
+# does, per group of 4 words: the 4 rows as the columns threshold, own tariff, alias's tariff
+# (:func:`jkn_risk.kernels.vecmath.row_columns_ir`; the zero pad column is unused), then one
+# unsigned compare and one select: the same integers as the scalar code, so the same bits.
 _VEC = 4
 
 
@@ -74,7 +73,7 @@ def _case_pass_ir(typingctx, raw, table, out, n4, sh, mask):
         out_a = context.make_array(signature.args[2])(context, builder, args[2])
         n4, sh, mask = args[3], args[4], args[5]
         i32, i64, f64 = ir.IntType(32), ir.IntType(64), ir.DoubleType()
-        vi, vd, i2 = ir.VectorType(i64, _VEC), ir.VectorType(f64, _VEC), ir.VectorType(i64, 2)
+        vi, vd = ir.VectorType(i64, _VEC), ir.VectorType(f64, _VEC)
 
         def shuf(a, b, idx):
             return builder.shuffle_vector(a, b, ir.Constant(ir.VectorType(i32, _VEC), idx))
@@ -92,20 +91,7 @@ def _case_pass_ir(typingctx, raw, table, out, n4, sh, mask):
         i = builder.phi(i64)
         i.add_incoming(ir.Constant(i64, 0), entry)
         r = builder.load(builder.bitcast(builder.gep(rawp, [i]), vi.as_pointer()), align=8)
-        lo, hi = [], []
-        for k in range(_VEC):
-            rk = builder.load(builder.gep(rawp, [builder.add(i, ir.Constant(i64, k))]), align=8)
-            p = builder.gep(tabp, [builder.shl(builder.lshr(rk, sh), ir.Constant(i64, 2))])
-            lo.append(builder.load(builder.bitcast(p, i2.as_pointer()), align=8))
-            hi.append(builder.load(builder.bitcast(builder.gep(p, [ir.Constant(i64, 2)]),
-                                                   i2.as_pointer()), align=8))
-        a02 = shuf(lo[0], lo[2], [0, 1, 2, 3])
-        a13 = shuf(lo[1], lo[3], [0, 1, 2, 3])
-        b02 = shuf(hi[0], hi[2], [0, 1, 2, 3])
-        b13 = shuf(hi[1], hi[3], [0, 1, 2, 3])
-        thr = shuf(a02, a13, [0, 4, 2, 6])
-        own = shuf(a02, a13, [1, 5, 3, 7])
-        ali = shuf(b02, b13, [0, 4, 2, 6])
+        thr, own, ali, _ = row_columns_ir(builder, rawp, i, tabp, lambda b, w: b.lshr(w, sh))
         keep = builder.icmp_unsigned("<", builder.and_(r, maskv), thr)
         t = builder.select(keep, own, ali)
         if as_float:

@@ -80,7 +80,7 @@ from numba.extending import intrinsic
 from scipy.special import ndtr
 
 from jkn_risk.kernels.sampling import normal_tail, uniform
-from jkn_risk.kernels.vecmath import bits_from_f64, f64_from_bits, fma
+from jkn_risk.kernels.vecmath import bits_from_f64, f64_from_bits, fma, row_columns_ir
 from jkn_risk.rng import fill_u64, next_u64
 
 __all__ = ["aligned_rows", "lognormal_tables", "candidate", "fast_pass", "slow", "slow_pass",
@@ -248,12 +248,10 @@ def candidate(r, zt):
 # escape this; per-sigma tables cannot be globals without recompiling the kernel per sigma.)
 # Telling LLVM the accesses do not alias (scoped-noalias metadata) makes it vectorise, but with
 # each table value gathered by scalar loads and inserts: slower than the scalar loop here. This
-# pass does what LLVM will not: per group of 4 words, each word's row loaded as two 16-byte halves
-# straight into the 128-bit lanes they belong to (load-and-insert) and 4 in-lane unpacks into the
-# columns L, W', klo, kspan; then exactly candidate()'s arithmetic in <4 x i64> / <4 x double>
-# (the same fma, so the same bits). The slot indices come from scalar loads of the words: an
-# earlier form (one 32-byte load per row, a 4 x 4 transpose with cross-lane shuffles, indices
-# extracted from the vector) kept the single shuffle port busy: 0.77 against 0.70 ns per word.
+# pass does what LLVM will not: per group of 4 words, the 4 table rows as the columns L, W', klo,
+# kspan (:func:`jkn_risk.kernels.vecmath.row_columns_ir`: two 16-byte loads per row and in-lane
+# unpacks, no cross-lane shuffles); then exactly candidate()'s arithmetic in <4 x i64> /
+# <4 x double> (the same fma, so the same bits).
 #
 # Rejected words are not marked NaN for a later scan of the whole batch (that scan cost ~0.5 ns
 # per sample, more than the rejections themselves): the pass appends each rejected position to
@@ -290,9 +288,6 @@ def _fast_pass_ir(typingctx, raw, y, zt, n4, mask):
         def splat(t, c):
             return ir.Constant(t, [ir.Constant(t.element, c)] * _VEC)
 
-        def shuf(a, b, idx):
-            return builder.shuffle_vector(a, b, ir.Constant(ir.VectorType(i32, _VEC), idx))
-
         fnty = ir.FunctionType(vd, [vd, vd, vd])
         fma_v = builder.module.globals.get("llvm.fma.v4f64") \
             or ir.Function(builder.module, fnty, "llvm.fma.v4f64")
@@ -315,26 +310,10 @@ def _fast_pass_ir(typingctx, raw, y, zt, n4, mask):
         u52 = builder.lshr(r, splat(vi, 12))
         fr = builder.fsub(builder.bitcast(builder.or_(u52, splat(vi, _TWO52_BITS)), vd),
                           splat(vd, _TWO52))
-        # Each word's table row as two 16-byte halves, (L, W') and (klo, kspan), loaded straight
-        # into the 128-bit lanes they need (a load-and-insert does not use the shuffle port);
-        # the slot index from a scalar load of the word (no vector-to-scalar extracts). Then
-        # one in-lane unpack per column: rows 0..3 -> columns L, W', klo, kspan in word order.
-        i2 = ir.VectorType(i64, 2)
-        lo, hi = [], []
-        for k in range(_VEC):
-            rk = builder.load(builder.gep(rawp, [builder.add(i, ir.Constant(i64, k))]), align=8)
-            p = builder.gep(ztp, [builder.shl(builder.and_(rk, mask), ir.Constant(i64, 2))])
-            lo.append(builder.load(builder.bitcast(p, i2.as_pointer()), align=8))
-            hi.append(builder.load(builder.bitcast(builder.gep(p, [ir.Constant(i64, 2)]),
-                                                   i2.as_pointer()), align=8))
-        a02 = shuf(lo[0], lo[2], [0, 1, 2, 3])
-        a13 = shuf(lo[1], lo[3], [0, 1, 2, 3])
-        b02 = shuf(hi[0], hi[2], [0, 1, 2, 3])
-        b13 = shuf(hi[1], hi[3], [0, 1, 2, 3])
-        col_l = shuf(a02, a13, [0, 4, 2, 6])
-        col_w = shuf(a02, a13, [1, 5, 3, 7])
-        col_lo = shuf(b02, b13, [0, 4, 2, 6])
-        col_span = shuf(b02, b13, [1, 5, 3, 7])
+        # Each word's table row as the columns L, W', klo, kspan, in word order; the slot is the
+        # word's low bits.
+        col_l, col_w, col_lo, col_span = row_columns_ir(builder, rawp, i, ztp,
+                                                        lambda b, w: b.and_(w, mask))
         yv = builder.call(fma_v, [fr, builder.bitcast(col_w, vd), builder.bitcast(col_l, vd)])
         ok = builder.icmp_unsigned("<", builder.sub(u52, col_lo), col_span)
         out = builder.select(ok, yv, builder.bitcast(r, vd))  # rejected: park the word
