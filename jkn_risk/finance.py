@@ -76,34 +76,26 @@ def cell_finance(drawn, admin_share: np.ndarray, claims: np.ndarray) -> dict[str
             "medical_cost": medical, "surplus": income - medical - admin}
 
 
-def expected_cell_surplus(drawn, admin_share: np.ndarray, ibnr: np.ndarray,
-                          mean_cost_per_case: np.ndarray) -> np.ndarray:
+def expected_cell_surplus(drawn, admin_share: np.ndarray, expected_claims: np.ndarray) -> np.ndarray:
     """E[surplus | this simulation's drawn assumptions and IBNR factor] per cell.
-
-    Exact without an annual cap. Every event is priced at its expected (scaled) tariff, so
-    where a per-member cap binds this is the expectation of the *uncapped* claims: it overstates
-    the capped cost by E[(member total - cap)+] per member (pinned by a strict xfail in
-    tests/statistical/test_expected_surplus.py).
 
     Parameters
     ----------
     drawn : DrawnParameters
     admin_share : ndarray(float64, (Y,))
-    ibnr : ndarray(float64, (n_sim, C)) [1]
-    mean_cost_per_case : ndarray(float64, (Y, R, S, C)) [IDR] of the integer tariffs
+    expected_claims : ndarray(float64, (n_sim, Y, R, S, C)) [IDR], the expected CBG claims
+        given the draws (capped where the per-member cap applies:
+        :func:`jkn_risk.limited_value.expected_capped_claims`)
 
     Returns
     -------
     ndarray(float64, (n_sim, Y, R, S)) [IDR]
     """
-    f = ibnr[:, None, None, None, :]
-    events = drawn.members[..., None] * drawn.rate * f
-    cbg = events * mean_cost_per_case[None] * drawn.cost_scale
     m = drawn.members
     income = m * 12.0 * drawn.collected_pmpm[:, :, None, :]
     non_cbg = m * 12.0 * drawn.non_cbg_pmpm
     admin = income * admin_share[None, :, None, None]
-    return income - cbg.sum(axis=-1) - non_cbg - admin
+    return income - expected_claims.sum(axis=-1) - non_cbg - admin
 
 
 def _regional_payment(surplus: np.ndarray, share: float) -> np.ndarray:

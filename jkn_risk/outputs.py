@@ -44,7 +44,7 @@ VARIABLES = {
                                   "deficit paid by regional governments"),
     "expected_surplus_compartment": (_DC, "float64", "IDR",
                                      "E[surplus | this simulation's drawn parameters], INA-CBG "
-                                     "claims before any annual cap"),
+                                     "claims after the annual cap (limited expected values)"),
 }
 
 

@@ -28,6 +28,7 @@ from jkn_risk.fund import CAP, FundSpec, build_fund_spec, roll_forward
 from jkn_risk.kernels.claims import (OUT_CLAIMS, OUT_CLAIMS_UNCAPPED, OUT_EVENTS,
                                      OUT_MEMBERS_OVER_CAP, OUT_MEMBERS_WITH_EVENTS, KernelInputs,
                                      simulate_cells)
+from jkn_risk.limited_value import LimitedValue, build_limited_value, expected_capped_claims
 from jkn_risk.outputs import (block_template, block_variables, coordinates, fund_dataset,
                               static_dataset, to_dataset)
 from jkn_risk.parameters import Parameters
@@ -50,6 +51,7 @@ class PreparedRun:
     assumptions: AssumptionModel
     mean_cost_per_case: np.ndarray  # (Y, R, S, C) [IDR] of the integer tariffs
     fund: FundSpec | None = None    # the fund's roll-forward, when the config has a fund: block
+    limited: LimitedValue | None = None  # E[min(S_n, u)] per capped case mix, when capped
 
     @property
     def drivers(self) -> tuple[str, ...]:
@@ -73,8 +75,8 @@ class PreparedRun:
 
 
 def prepare_run(params: Parameters) -> PreparedRun:
-    """Build the kernel inputs, the assumption model, the expected costs and the fund's
-    roll-forward once."""
+    """Build the kernel inputs, the assumption model, the expected costs (capped ones by
+    their limited expected values) and the fund's roll-forward once."""
     fund = None
     if params.fund is not None:
         fund = build_fund_spec(params.fund, params.years, params.segments, params.compartments,
@@ -82,7 +84,8 @@ def prepare_run(params: Parameters) -> PreparedRun:
                                regional_government_share=params.regional_government_share)
     return PreparedRun(params=params, kernel=build_kernel_inputs(params),
                        assumptions=build_assumption_model(params, params.uncertainty),
-                       mean_cost_per_case=params.mean_cost_per_case(), fund=fund)
+                       mean_cost_per_case=params.mean_cost_per_case(), fund=fund,
+                       limited=build_limited_value(params))
 
 
 def ibnr_draws(params: Parameters, sims: np.ndarray) -> np.ndarray:
@@ -138,7 +141,7 @@ def simulate_block(run: PreparedRun, sims, threads: int | None = None,
     out = out.reshape(n, Y, R, S, C, -1)
     claims = out[..., OUT_CLAIMS]
     cells = cell_finance(drawn, params.admin_share, claims)
-    expected = expected_cell_surplus(drawn, params.admin_share, ibnr, run.mean_cost_per_case)
+    expected = expected_cell_surplus(drawn, params.admin_share, _expected_claims(run, drawn, ibnr))
     comp = compartment_finance(params, cells, expected_surplus=expected)
     data = {"events": out[..., OUT_EVENTS], "members_with_events": out[..., OUT_MEMBERS_WITH_EVENTS],
             "claims_uncapped": out[..., OUT_CLAIMS_UNCAPPED], "claims": claims,
@@ -156,6 +159,17 @@ def simulate_block(run: PreparedRun, sims, threads: int | None = None,
         return ds
     return xr.merge([ds, _fund(run, cells, out, drawn, sims)], compat="identical",
                      join="exact", combine_attrs="override")
+
+
+def _expected_claims(run: PreparedRun, drawn, ibnr: np.ndarray) -> np.ndarray:
+    """Expected CBG claims per cell given the draws, (n, Y, R, S, C) [IDR]: events times the
+    scaled mean cost per case, or the limited expected value where the cap applies."""
+    f = ibnr[:, None, None, None, :]
+    claims = drawn.members[..., None] * drawn.rate * f * run.mean_cost_per_case[None] * drawn.cost_scale
+    if run.limited is None:
+        return claims
+    return expected_capped_claims(run.limited, run.params, drawn.members, drawn.rate * f,
+                                  drawn.cost_scale, claims)
 
 
 def _fund(run: PreparedRun, cells: dict, out: np.ndarray, drawn, sims) -> xr.Dataset:
