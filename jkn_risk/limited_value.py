@@ -17,10 +17,13 @@ depends on the ``X_i`` only through ``min(X_i, U)``), and ``S_n``'s lattice law 
 ``S_{n-1}``'s by one FFT convolution, lumped at ``U`` again, so nothing wraps around. On the
 lattice ``G_n(kh) = h sum_{j<k} P(S_n > jh)`` exactly, linear in between.
 
-Accuracy: coupling each amount with its lattice point moves it by less than ``h``, and
-``min(., u)`` is 1-Lipschitz, so the lattice answer is within ``E[N] h`` per member of the
-exact one (``h`` is ``U / GRID``: 24 kIDR for a 100 M cap on the 2014 mixes, against ~3-6 M per
-capped member). Counts above ``n_max`` (probability < ``TAIL`` at ``RATE_MARGIN`` times the
+Accuracy: each lattice amount is a mean-preserving spread of the exact one (it lands on one of
+the two neighbouring points, with the exact mean), so ``S_n``'s lattice law is a mean-preserving
+spread of the exact law and, ``min(., u)`` being concave, the lattice value is a lower bound
+(Jensen); coupling moves each amount by less than ``h`` and ``min(., u)`` is 1-Lipschitz, so it
+is within ``E[N] h`` per member (``h = U / GRID``: about 100 kIDR for a 100 M cap on the 2014
+mixes). The bound is crude; the error is second order in ``h`` in practice (a cap that never
+binds gives the uncapped mean to the rupiah: every spread is mean-preserving). Counts above ``n_max`` (probability < ``TAIL`` at ``RATE_MARGIN`` times the
 largest rate of the run) and simulations with ``s < S_FLOOR`` are bounded, not dropped: the
 former get ``G_{n_max}`` (a lower bound), the latter ``G_n(U) + (u - U) P(S_n > U)`` (an upper
 bound). The integer rounding of tariffs and amounts (below half a rupiah per event) is ignored.
