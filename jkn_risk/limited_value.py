@@ -181,7 +181,10 @@ def build_limited_value(params) -> LimitedValue | None:
     for (r, c), mix in params.case_mix.items():
         if not params.cap_care[c]:
             continue
-        a_min = float(params.tariff_multiplier[:, r, :, c].min())
+        a = params.tariff_multiplier[:, r, :, c]
+        if not np.any(a > 0):  # no tariff, no claims: the uncapped expectation (0) stands
+            continue
+        a_min = float(a[a > 0].min())
         h = cap / (a_min * S_FLOOR) / GRID
         lam = RATE_MARGIN * float(params.rate[:, r, :, c].max()) * ibnr_max[c]
         n_max = _n_max(lam, params.frequency, params.dispersion)
