@@ -61,19 +61,11 @@ def coverage(active: np.ndarray, population: np.ndarray) -> np.ndarray:
 
 
 def national_coverage(active: np.ndarray, population: np.ndarray) -> np.ndarray:
-    """National active coverage: all active members / the whole population.
+    """National active coverage, ndarray(float64, (..., n_year)) [1]: all active members / the
+    whole population (arguments as :func:`coverage`).
 
     Equal to ``sum_r w_r coverage_r`` with ``w_r = population_r / sum population`` (the
     population-weighted regional coverages).
-
-    Parameters
-    ----------
-    active : ndarray(float64, (..., n_year, n_region, n_segment)) [member-years]
-    population : ndarray(float64, (n_year, n_region)) [persons], positive
-
-    Returns
-    -------
-    ndarray(float64, (..., n_year)) [1]
     """
     active = np.asarray(active, dtype=np.float64)
     return active.sum(axis=(-2, -1)) / np.asarray(population, dtype=np.float64).sum(axis=-1)

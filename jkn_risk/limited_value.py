@@ -31,6 +31,7 @@ bound). The integer rounding of tariffs and amounts (below half a rupiah per eve
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy.signal import fftconvolve
@@ -39,7 +40,7 @@ from scipy.stats import nbinom, poisson
 
 from jkn_risk.codes import FREQ_NEGBIN
 
-__all__ = ["GRID", "S_FLOOR", "RATE_MARGIN", "TAIL", "LimitedValue", "severity_lattice",
+__all__ = ["GRID", "S_FLOOR", "RATE_MARGIN", "TAIL", "LimitedValue", "MixCurves", "severity_lattice",
            "limited_curves", "build_limited_value", "expected_capped_claims"]
 
 #: Lattice points of the amounts and annual totals between 0 and ``U``.
@@ -54,22 +55,24 @@ TAIL = 1e-12
 _WIDTH = 8.0
 
 
+class MixCurves(NamedTuple):
+    """One capped case mix's limited expected values on its lattice."""
+
+    step: float          # the lattice step h [IDR of base tariffs]
+    values: np.ndarray   # (n_max + 1, GRID + 1) G_n(k h) [IDR]
+    lumps: np.ndarray    # (n_max + 1,) P(S_n >= U)
+
+
 @dataclass(frozen=True, eq=False)
 class LimitedValue:
     """``G_n(u)`` per capped case mix, built once per run.
 
     cap : float [IDR], the per-member annual cap
-    care : (C,) bool, whether the cap applies to the care type
-    step : (R, C) float64, the lattice step ``h`` [IDR of base tariffs] (NaN: uncapped care)
-    curves : dict (r, c) -> ndarray(float64, (n_max + 1, GRID + 1)): ``G_n(k h)`` [IDR]
-    lumps : dict (r, c) -> ndarray(float64, (n_max + 1,)): ``P(S_n >= U)``
+    curves : dict (r, c) -> MixCurves, for every case mix of a capped care type
     """
 
     cap: float
-    care: tuple[bool, ...]
-    step: np.ndarray
-    curves: dict
-    lumps: dict
+    curves: dict[tuple[int, int], MixCurves]
 
 
 def severity_lattice(tariff: np.ndarray, probability: np.ndarray, sigma: float, h: float,
@@ -173,9 +176,7 @@ def build_limited_value(params) -> LimitedValue | None:
     if params.annual_cap is None or not any(params.cap_care):
         return None
     cap = float(params.annual_cap)
-    R, C = params.shape[1], params.shape[3]
-    step = np.full((R, C), np.nan)
-    curves, lumps = {}, {}
+    curves = {}
     ibnr_max = np.array([f if smp is None else max(float(np.max(smp)), f)
                          for f, smp in zip(params.ibnr_factor, params.ibnr_samples)])
     for (r, c), mix in params.case_mix.items():
@@ -184,15 +185,12 @@ def build_limited_value(params) -> LimitedValue | None:
         a = params.tariff_multiplier[:, r, :, c]
         if not np.any(a > 0):  # no tariff, no claims: the uncapped expectation (0) stands
             continue
-        a_min = float(a[a > 0].min())
-        h = cap / (a_min * S_FLOOR) / GRID
+        h = cap / (float(a[a > 0].min()) * S_FLOOR) / GRID
         lam = RATE_MARGIN * float(params.rate[:, r, :, c].max()) * ibnr_max[c]
         n_max = _n_max(lam, params.frequency, params.dispersion)
         f = severity_lattice(mix.base_tariff, mix.probability, params.cost_noise_sigma, h, GRID)
-        curves[r, c], lumps[r, c] = limited_curves(f, h, n_max)
-        step[r, c] = h
-    return LimitedValue(cap=cap, care=tuple(params.cap_care), step=step, curves=curves,
-                        lumps=lumps)
+        curves[r, c] = MixCurves(h, *limited_curves(f, h, n_max))
+    return LimitedValue(cap=cap, curves=curves)
 
 
 def expected_capped_claims(lv: LimitedValue, params, members: np.ndarray, rate: np.ndarray,
@@ -213,9 +211,7 @@ def expected_capped_claims(lv: LimitedValue, params, members: np.ndarray, rate: 
     ndarray(float64, (n, Y, R, S, C)) [IDR]: ``members E[min(T, cap)]`` where the cap applies
     """
     out = np.array(expected_uncapped, dtype=np.float64)
-    for (r, c), curve in lv.curves.items():
-        lump = lv.lumps[r, c]
-        h = lv.step[r, c]
+    for (r, c), (h, curve, lump) in lv.curves.items():
         n_max = curve.shape[0] - 1
         scale = params.tariff_multiplier[None, :, r, :, c] * cost_scale[:, :, r, :, c]  # (n, Y, S)
         u = lv.cap / np.where(scale > 0, scale, np.inf) / h   # in lattice steps

@@ -78,13 +78,16 @@ COVERAGE_VARIABLES = {
 }
 
 
+def _fund_variables(rules: int) -> dict:
+    """:data:`FUND_VARIABLES`, those with a ``rule`` dimension only when there are rules."""
+    return {k: v for k, v in FUND_VARIABLES.items() if rules or "rule" not in v[0]}
+
+
 def block_variables(population: bool, rules: int | None) -> dict:
     """The variables of a block: :data:`VARIABLES`, the coverage's when a population is given,
     and the fund's when there is a fund (``rules``: its number of rules, or None)."""
     out = {**VARIABLES, **(COVERAGE_VARIABLES if population else {})}
-    if rules is not None:
-        out.update({k: v for k, v in FUND_VARIABLES.items() if rules or "rule" not in v[0]})
-    return out
+    return out if rules is None else {**out, **_fund_variables(rules)}
 
 
 def fund_dataset(spec, result: dict, sims) -> xr.Dataset:
@@ -100,11 +103,9 @@ def fund_dataset(spec, result: dict, sims) -> xr.Dataset:
     coords = {"sim": np.asarray(sims, dtype=np.int64), "year": np.array(spec.years, dtype=np.int64),
               "compartment": np.array(spec.compartments, dtype=object),
               "segment": np.array(spec.segments, dtype=object)}
-    variables = block_variables(False, len(spec.rules))
-    variables = {k: v for k, v in variables.items() if k in FUND_VARIABLES}
     if spec.rules:
         coords["rule"] = np.array(spec.rule_names, dtype=object)
-    return to_dataset(coords, result, variables)
+    return to_dataset(coords, result, _fund_variables(len(spec.rules)))
 
 
 def coordinates(params, drivers, sims=None) -> dict:
@@ -136,7 +137,7 @@ def static_dataset(params, drivers) -> xr.Dataset:
     ds = xr.Dataset(coords=coordinates(params, drivers))
     ds["members"] = xr.Variable(("year", "region", "segment"), params.members,
                                 {"units": "member-years", "long_name": "average members"})
-    if getattr(params, "population", None) is not None:
+    if params.population is not None:
         ds["population"] = xr.Variable(("year", "region"), params.population,
                                        {"units": "persons", "long_name": "mid-year population "
                                         "(deterministic: the same in every simulation)"})
