@@ -26,6 +26,7 @@ import sys
 import time
 import uuid
 from contextlib import contextmanager, nullcontext
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -157,16 +158,27 @@ def _default_engine() -> tuple[Callable, Callable]:
     return prepare_run, simulate_block
 
 
+def _simulate_range(prepared, start: int, stop: int, threads: int | None,
+                    simulate: Callable | None):
+    """The dataset of sims ``start .. stop - 1`` (a block task kept in memory)."""
+    simulate = simulate or _default_engine()[1]
+    return simulate(prepared, np.arange(start, stop, dtype=np.int64), threads=threads)
+
+
+def _write_range(store: str | Path, prepared, start: int, stop: int, threads: int | None,
+                 simulate: Callable | None) -> None:
+    """Simulate sims ``start .. stop - 1`` and write them to ``store`` (a block task)."""
+    results.write_block(store, _simulate_range(prepared, start, stop, threads, simulate), start)
+
+
 def run_block(prepared, store: str | Path, index: int, start: int, stop: int, *,
               threads: int | None = None, simulate: Callable | None = None) -> int:
     """Simulate sims ``start .. stop - 1`` and write them to ``store``; return ``index``.
 
-    The same function runs serially and on Dask workers. It does not mark the block done:
+    The same task runs serially and on Dask workers. It does not mark the block done:
     the caller does, once it knows the write completed.
     """
-    simulate = simulate or _default_engine()[1]
-    ds = simulate(prepared, np.arange(start, stop, dtype=np.int64), threads=threads)
-    results.write_block(store, ds, start)
+    _write_range(store, prepared, start, stop, threads, simulate)
     return index
 
 
@@ -184,10 +196,9 @@ def _worker_threads() -> int | None:
     return 1
 
 
-def _dask_block(prepared, store: str, index: int, start: int, stop: int,
-                simulate: Callable | None) -> int:
-    return run_block(prepared, store, index, start, stop, threads=_worker_threads(),
-                     simulate=simulate)
+def _on_worker(task: Callable, prepared, start: int, stop: int, simulate: Callable | None):
+    """A block task on a Dask worker, with the worker's Numba threads."""
+    return task(prepared, start, stop, _worker_threads(), simulate)
 
 
 # --------------------------------------------------------------------------- progress
@@ -310,52 +321,46 @@ def _dask_client(workers: int | None, scheduler: str | None):
         yield client
 
 
-def _run_serial(prepared, store, todo, blocks, simulate, bar):
-    bar.phase("loading kernels, first block")
-    for i in todo:
-        start, stop = blocks[i]
-        run_block(prepared, store, i, start, stop, threads=None, simulate=simulate)
-        results.mark_done(store, i)
-        bar.advance(stop - start)
-
-
-def _start_phase(bar, workers, scheduler) -> None:
-    bar.phase(f"connecting to {scheduler}" if scheduler else
-              f"starting {int(workers) if workers else _cores()} Dask workers")
-
-
-def _run_dask(prepared, store, todo, blocks, simulate, bar, workers, scheduler,
-              performance_report, announce):
+def _dispatch(task: Callable, keep: Callable, prepared, todo, blocks, simulate, bar, workers,
+              scheduler, performance_report=None, announce: Callable | None = None) -> None:
+    """Run ``task(prepared, start, stop, threads, simulate)`` for the blocks ``todo`` (indices
+    into ``blocks``) and, in this process as each completes, ``keep(index, result)`` then
+    advance ``bar``: serially here (``workers=0`` without a scheduler: Numba threads) or on
+    Dask (a LocalCluster of ``workers`` processes, default one per core, or ``scheduler``)."""
+    if workers == 0 and scheduler is None:
+        bar.phase("loading kernels, first block")
+        for i in todo:
+            start, stop = blocks[i]
+            keep(i, task(prepared, start, stop, None, simulate))
+            bar.advance(stop - start)
+        return
     from distributed import as_completed, performance_report as dask_report
 
-    _start_phase(bar, workers, scheduler)
+    bar.phase(f"connecting to {scheduler}" if scheduler else
+              f"starting {int(workers) if workers else _cores()} Dask workers")
     with _dask_client(workers, scheduler) as client:
-        announce(f"Dask dashboard: {client.dashboard_link}")
+        if announce is not None:
+            announce(f"Dask dashboard: {client.dashboard_link}")
         report = (dask_report(filename=str(performance_report)) if performance_report
                   else nullcontext())
         with report:
             p = client.scatter(prepared, broadcast=True, hash=False)
             token = uuid.uuid4().hex[:8]
-            futures = [client.submit(_dask_block, p, str(store), i, *blocks[i], simulate,
-                                     key=f"jkn-block-{token}-{i}", retries=2, pure=False)
-                       for i in todo]
+            futures = {client.submit(_on_worker, task, p, *blocks[i], simulate,
+                                     key=f"jkn-block-{token}-{i}", retries=2, pure=False): i
+                       for i in todo}
             bar.phase("workers loading kernels")
             try:
-                for fut in as_completed(futures):
-                    i = fut.result()  # re-raises a task's error (after its retries)
-                    results.mark_done(store, i)
-                    # The block is in the store: let the scheduler forget its result, or a
-                    # worker lost later would make it recompute (and rewrite) finished blocks.
+                for fut in as_completed(list(futures)):
+                    i = futures[fut]
+                    keep(i, fut.result())  # re-raises a task's error (after its retries)
+                    # The block is kept: let the scheduler forget its result, or a worker lost
+                    # later would make it recompute (and rewrite) finished blocks.
                     fut.release()
                     start, stop = blocks[i]
                     bar.advance(stop - start)
             finally:
                 client.cancel([f for f in futures if not f.done()])
-
-
-def _dask_simulate(prepared, start: int, stop: int, simulate: Callable | None):
-    simulate = simulate or _default_engine()[1]
-    return simulate(prepared, np.arange(start, stop, dtype=np.int64), threads=_worker_threads())
 
 
 def simulate_blocks(prepared, blocks: list[tuple[int, int]], *, workers: int | None = 0,
@@ -373,27 +378,8 @@ def simulate_blocks(prepared, blocks: list[tuple[int, int]], *, workers: int | N
     total = sum(b - a for a, b in blocks)
     out: list = [None] * len(blocks)
     with _progress_bar(progress, total, 0, label) as bar:
-        if workers == 0 and scheduler is None:
-            bar.phase("loading kernels, first block")
-            for i, (start, stop) in enumerate(blocks):
-                out[i] = simulate(prepared, np.arange(start, stop, dtype=np.int64), threads=None)
-                bar.advance(stop - start)
-            return out
-        from distributed import as_completed
-
-        _start_phase(bar, workers, scheduler)
-        with _dask_client(workers, scheduler) as client:
-            p = client.scatter(prepared, broadcast=True, hash=False)
-            futures = {client.submit(_dask_simulate, p, a, b, simulate, pure=False, retries=2): i
-                       for i, (a, b) in enumerate(blocks)}
-            bar.phase("workers loading kernels")
-            try:
-                for fut in as_completed(list(futures)):
-                    i = futures[fut]
-                    out[i] = fut.result()
-                    bar.advance(blocks[i][1] - blocks[i][0])
-            finally:
-                client.cancel([f for f in futures if not f.done()])
+        _dispatch(_simulate_range, out.__setitem__, prepared, range(len(blocks)), blocks,
+                  simulate, bar, workers, scheduler)
     return out
 
 
@@ -492,9 +478,7 @@ def _run_blocks(params, prepared, store, n_sims, block_size, simulate, workers, 
         return
     t0 = time.perf_counter()
     with _progress_bar(progress, n_sims, done_sims, params.name) as bar:
-        if serial:
-            _run_serial(prepared, store, todo, blocks, simulate, bar)
-        else:
-            _run_dask(prepared, store, todo, blocks, simulate, bar, workers, scheduler,
-                      performance_report, announce)
+        _dispatch(partial(_write_range, str(store)), lambda i, _: results.mark_done(store, i),
+                  prepared, todo, blocks, simulate, bar, workers, scheduler,
+                  performance_report, announce)
     log.info("run %s: done in %.1f s", store, time.perf_counter() - t0)
