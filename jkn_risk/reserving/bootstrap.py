@@ -189,6 +189,7 @@ class BootstrapODP:
         if int(self.n_sims) < 1:
             raise ValueError(f"n_sims must be >= 1, not {self.n_sims}")
         cl = Chainladder().fit(tri)
+        self._cl = cl
         self.triangle_ = tri
         self.ldf_, self.cdf_ = cl.ldf_, cl.cdf_
         self.ultimate_, self.ibnr_ = cl.ultimate_, cl.ibnr_
@@ -296,6 +297,6 @@ class BootstrapODP:
         return (latest + sel) / latest
 
     def completion_factor(self, origins=None) -> float:
-        """Deterministic chain-ladder completion factor (ultimate / latest) over ``origins``."""
-        w = self._origin_weight(origins)
-        return float(np.sum(self.ultimate_.to_numpy() * w) / np.sum(self.latest_diagonal_.to_numpy() * w))
+        """Deterministic chain-ladder completion factor (ultimate / latest) over ``origins``
+        (:meth:`Chainladder.completion_factor`)."""
+        return self._cl.completion_factor(origins)

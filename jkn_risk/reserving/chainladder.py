@@ -156,6 +156,13 @@ class Chainladder:
         self.ibnr_total_ = float(self.ibnr_.sum())
         return self
 
+    def completion_factor(self, origins=None) -> float:
+        """Completion factor [1]: ultimate / latest, each summed over ``origins`` (None: every
+        origin; a string: the labels starting with it; otherwise labels; see
+        :func:`origin_weight`)."""
+        w = origin_weight(self.triangle_.origin, origins)
+        return float(np.sum(self.ultimate_.to_numpy() * w) / np.sum(self.latest_diagonal_.to_numpy() * w))
+
 
 class MackChainladder(Chainladder):
     """Chain-ladder with Mack (1993) standard errors.

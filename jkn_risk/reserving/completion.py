@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from jkn_risk.reserving.bootstrap import BootstrapODP
-from jkn_risk.reserving.chainladder import Chainladder, origin_weight
+from jkn_risk.reserving.chainladder import Chainladder
 from jkn_risk.reserving.triangle import read_triangle
 
 __all__ = ["completion_factors", "completion_factor"]
@@ -49,6 +49,4 @@ def completion_factor(triangle: str | Path, *, origins: list[str] | None = None,
     first."""
     tri = read_triangle(triangle)
     select = origins if origins else (str(base_year) if base_year is not None else None)
-    cl = Chainladder().fit(tri)
-    w = origin_weight(tri.origin, select)
-    return float(np.sum(cl.ultimate_.to_numpy() * w) / np.sum(cl.latest_diagonal_.to_numpy() * w))
+    return Chainladder().fit(tri).completion_factor(select)
