@@ -72,8 +72,13 @@ def scenario_parameters(base: Path, scenarios: list[Path], sims: int | None = No
     return out
 
 
-def _views(params: Parameters, ds: xr.Dataset) -> xr.Dataset:
-    """Common compartments (national, segments, regions) for one scenario's results."""
+#: Coverage variables (a ``population:`` configured), kept where every scenario has them.
+_COVERAGE = ("active_coverage_national", "active_coverage")
+
+
+def _views(params: Parameters, ds: xr.Dataset, coverage=()) -> xr.Dataset:
+    """Common compartments (national, segments, regions) for one scenario's results, and the
+    ``coverage`` variables named."""
     load = lambda name: ds[name].transpose("sim", "year", "region", "segment").values  # noqa: E731
     claims = ds["claims"].sum("care").transpose("sim", "year", "region", "segment").values
     cells = {"income": load("income"), "non_cbg_cost": load("non_cbg_cost"),
@@ -104,19 +109,15 @@ def _views(params: Parameters, ds: xr.Dataset) -> xr.Dataset:
             months = np.where(medical.values > 0, 12.0 * net.values / medical.values, np.nan)
         out["fund_months_of_claims"] = xr.Variable(("sim", "year"), months, {
             "units": "month", "long_name": "12 x net assets / medical cost of the year, whole fund"})
-    for name in ("active_coverage_national", "active_coverage"):  # a population configured
-        if name in ds:
-            out[name] = ds[name].load()
+    for name in coverage:
+        out[name] = ds[name].load()
     return out
 
 
 def combine(named: list[tuple[str, Parameters, xr.Dataset]]) -> xr.Dataset:
     """One dataset with a leading ``scenario`` dimension ("base" first)."""
-    views = [_views(p, ds) for _, p, ds in named]
-    partial = [v for v in ("active_coverage_national", "active_coverage")
-               if any(v in w for w in views) and not all(v in w for w in views)]
-    views = [w.drop_vars([v for v in partial if v in w]).drop_dims(  # only where all have it
-        [d for d in ("region",) if "active_coverage" in partial and d in w.dims]) for w in views]
+    coverage = [v for v in _COVERAGE if all(v in ds for _, _, ds in named)]
+    views = [_views(p, ds, coverage) for _, p, ds in named]
     out = xr.concat(views, dim=xr.DataArray(np.array([n for n, _, _ in named], dtype=object),
                                             dims="scenario", name="scenario"),
                     data_vars="all", coords="minimal", compat="override", join="exact")
