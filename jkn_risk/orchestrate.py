@@ -35,7 +35,7 @@ import numpy as np
 from jkn_risk import results
 from jkn_risk.codes import METHOD_COLLECTIVE
 
-__all__ = ["plan_blocks", "auto_block_size", "estimate_seconds_per_sim", "run", "run_block",
+__all__ = ["plan_blocks", "auto_block_size", "estimate_seconds_per_sim", "run",
            "simulate_blocks", "check_scheduler", "SchedulerError"]
 
 log = logging.getLogger(__name__)
@@ -158,28 +158,17 @@ def _default_engine() -> tuple[Callable, Callable]:
     return prepare_run, simulate_block
 
 
-def _simulate_range(prepared, start: int, stop: int, threads: int | None,
-                    simulate: Callable | None):
+def _simulate_range(prepared, start: int, stop: int, threads: int | None, simulate: Callable):
     """The dataset of sims ``start .. stop - 1`` (a block task kept in memory)."""
-    simulate = simulate or _default_engine()[1]
     return simulate(prepared, np.arange(start, stop, dtype=np.int64), threads=threads)
 
 
 def _write_range(store: str | Path, prepared, start: int, stop: int, threads: int | None,
-                 simulate: Callable | None) -> None:
-    """Simulate sims ``start .. stop - 1`` and write them to ``store`` (a block task)."""
+                 simulate: Callable) -> None:
+    """Simulate sims ``start .. stop - 1`` and write them to ``store`` (a block task; the
+    same one serially and on Dask workers). It does not mark the block done: the caller
+    does, once it knows the write completed."""
     results.write_block(store, _simulate_range(prepared, start, stop, threads, simulate), start)
-
-
-def run_block(prepared, store: str | Path, index: int, start: int, stop: int, *,
-              threads: int | None = None, simulate: Callable | None = None) -> int:
-    """Simulate sims ``start .. stop - 1`` and write them to ``store``; return ``index``.
-
-    The same task runs serially and on Dask workers. It does not mark the block done:
-    the caller does, once it knows the write completed.
-    """
-    _write_range(store, prepared, start, stop, threads, simulate)
-    return index
 
 
 def _worker_threads() -> int | None:
@@ -196,7 +185,7 @@ def _worker_threads() -> int | None:
     return 1
 
 
-def _on_worker(task: Callable, prepared, start: int, stop: int, simulate: Callable | None):
+def _on_worker(task: Callable, prepared, start: int, stop: int, simulate: Callable):
     """A block task on a Dask worker, with the worker's Numba threads."""
     return task(prepared, start, stop, _worker_threads(), simulate)
 
