@@ -278,8 +278,8 @@ def validate_fund(data: Any, segments, regions, compartments: str = "pooled",
         fund = Fund.model_validate(data)
     except ValidationError as exc:
         problems = []
-        for path, msg, value in _pydantic_problems(exc, Fund):
-            parts = [p for p in path.split(".") if p not in FUND_UNION_TAGS and p != "(top level)"]
+        for path, msg, value in _pydantic_problems(exc, Fund):  # union tags already removed
+            parts = [p for p in path.split(".") if p != "(top level)"]
             problems.append((".".join(["fund", *parts]), msg, value))
         raise ConfigError(problems) from None
     problems = check_fund(fund, segments, regions, compartments, has_benefit_cap)
