@@ -8,7 +8,6 @@ error is a paired bootstrap over simulations (the same resample for both scenari
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ import pandas as pd
 import xarray as xr
 from matplotlib.figure import Figure
 
-from .metrics import BOOT_SEED, N_BOOT, TOTAL, _records, bootstrap_var_tvar, var_tvar, with_total
+from .metrics import BOOT_SEED, N_BOOT, TOTAL, bootstrap_var_tvar, to_json, var_tvar, with_total
 from .plots import TRILLION
 from .render import fmt_pct, fmt_tn, header_lines, md_table, md_to_html, save_figure
 
@@ -114,11 +113,6 @@ def compare_scenarios(ds: xr.Dataset, year: int | str = "last", *, n_boot: int =
     df.insert(3, "n_sims", n)
     df["year"] = [int(y) if isinstance(y, (int, np.integer)) else str(y) for y in df["year"]]
     return df
-
-
-def to_json(df: pd.DataFrame) -> str:
-    """Plain JSON list of records (one per scenario, year and compartment; amounts in IDR; NaN as null)."""
-    return json.dumps(_records(df), indent=1)
 
 
 def _base_name(df: pd.DataFrame) -> str:
@@ -417,7 +411,7 @@ def render_stress_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N
                "its management rules). Changes against the base are paired simulation by simulation.\n",
                _fund_table(fund, last_year)]
         fund_path = out / "stress_fund.json"
-        fund_path.write_text(json.dumps(_records(fund), indent=1), encoding="utf-8")
+        fund_path.write_text(to_json(fund), encoding="utf-8")
         paths.append(fund_path)
     if cov is not None:
         md += [f"## Active coverage beside the fund result, {last}\n",
@@ -426,7 +420,7 @@ def render_stress_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N
                "by simulation (standard errors in brackets).\n",
                _coverage_table(cov, df_last, last, COVERAGE_TARGET)]
         cov_path = out / "stress_coverage.json"
-        cov_path.write_text(json.dumps(_records(cov), indent=1), encoding="utf-8")
+        cov_path.write_text(to_json(cov), encoding="utf-8")
         paths.append(cov_path)
     text = "\n".join(md)
     md_path, html_path = out / "stress_report.md", out / "stress_report.html"
