@@ -15,17 +15,14 @@ import pandas as pd
 import xarray as xr
 from matplotlib.figure import Figure
 
+from .coverage_report import UHC_TARGET
+from .fund_metrics import MIN_MONTHS
 from .metrics import BOOT_SEED, N_BOOT, TOTAL, bootstrap_var_tvar, to_json, var_tvar, with_total
 from .plots import TRILLION
 from .render import fmt_pct, fmt_tn, header_lines, md_table, md_to_html, save_figure
 
 __all__ = ["compare_scenarios", "compare_fund", "compare_coverage", "tornado_chart",
            "pd_comparison_chart", "render_stress_report", "to_json"]
-
-#: PP 84/2015's floor for the fund's net assets [months of claims].
-MIN_MONTHS = 1.5
-#: The universal-health-coverage target for active coverage (a fraction).
-COVERAGE_TARGET = 0.98
 
 VAR_LEVEL = 0.995
 
@@ -276,7 +273,7 @@ def compare_fund(ds: xr.Dataset) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def compare_coverage(ds: xr.Dataset, target: float = COVERAGE_TARGET) -> pd.DataFrame:
+def compare_coverage(ds: xr.Dataset, target: float = UHC_TARGET) -> pd.DataFrame:
     """National active coverage by scenario and year, paired against the base (first scenario).
 
     Per scenario and year: the mean coverage and P(coverage >= ``target``), each with its SE,
@@ -418,7 +415,7 @@ def render_stress_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N
                "National active coverage (active members / population, seed 003) and its change against "
                "the base, beside the change of the mean fund result of the whole fund; changes paired simulation "
                "by simulation (standard errors in brackets).\n",
-               _coverage_table(cov, df_last, last, COVERAGE_TARGET)]
+               _coverage_table(cov, df_last, last, UHC_TARGET)]
         cov_path = out / "stress_coverage.json"
         cov_path.write_text(to_json(cov), encoding="utf-8")
         paths.append(cov_path)
