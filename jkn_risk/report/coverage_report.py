@@ -14,6 +14,8 @@ import pandas as pd
 import xarray as xr
 from matplotlib.figure import Figure
 
+from .plots import fan
+
 __all__ = ["NATIONAL", "UHC_TARGET", "coverage_measures", "coverage_fan", "save_coverage_figures"]
 
 #: The label of the national rows.
@@ -67,16 +69,6 @@ def coverage_measures(ds: xr.Dataset, targets=(UHC_TARGET,)) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _fan(ax, years, x, colour) -> None:
-    q = np.quantile(100.0 * x, QUANTILES, axis=0)
-    ax.fill_between(years, q[0], q[4], color=colour, alpha=0.2, lw=0, label="5-95%")
-    ax.fill_between(years, q[1], q[3], color=colour, alpha=0.4, lw=0, label="25-75%")
-    ax.plot(years, q[2], color=colour, lw=2, label="median")
-    ax.set_xticks(years)
-    ax.tick_params(axis="x", labelsize=7)
-    ax.grid(alpha=0.3)
-
-
 def coverage_fan(ds: xr.Dataset, target: float = UHC_TARGET) -> Figure:
     """Fan charts of active coverage [%]: the nation (first panel), then each region, with the
     target as a dashed line."""
@@ -88,7 +80,8 @@ def coverage_fan(ds: xr.Dataset, target: float = UHC_TARGET) -> Figure:
     fig = Figure(figsize=(3.6 * cols, 2.9 * rows + 0.4), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax, (area, x) in zip(axes, series.items()):
-        _fan(ax, years, x, "tab:purple" if area == NATIONAL else "tab:blue")
+        fan(ax, years, 100.0 * x, "tab:purple" if area == NATIONAL else "tab:blue")
+        ax.tick_params(axis="x", labelsize=7)
         ax.axhline(100.0 * target, color="tab:red", ls="--", lw=1.1, label=f"{100 * target:g}% target")
         ax.set_title("National" if area == NATIONAL else f"Region {area}", fontsize=10)
         ax.set_ylabel("active coverage (%)", fontsize=8)

@@ -13,21 +13,9 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from .fund_metrics import MAX_MONTHS, MIN_MONTHS, NOT_WITHIN, fund_risk_measures, fund_series
-from .plots import TRILLION, describe
-
-BANDS = (0.05, 0.25, 0.5, 0.75, 0.95)
+from .plots import BANDS, TRILLION, describe, fan
 
 __all__ = ["BANDS", "net_assets_fan", "months_of_claims_fan", "depletion_histogram", "save_fund_figures"]
-
-
-def _fan(ax, years: np.ndarray, x: np.ndarray, colour: str) -> None:
-    """5-95% and 25-75% bands and the median of ``x`` (n_sim, Y) (NaN ignored)."""
-    q = np.nanquantile(x, BANDS, axis=0)
-    ax.fill_between(years, q[0], q[4], color=colour, alpha=0.2, lw=0, label="5-95%")
-    ax.fill_between(years, q[1], q[3], color=colour, alpha=0.4, lw=0, label="25-75%")
-    ax.plot(years, q[2], color=colour, lw=2, label="median")
-    ax.set_xticks(years)
-    ax.grid(alpha=0.3)
 
 
 def _fan_figure(years: np.ndarray, x: np.ndarray, colour: str, ylabel: str, title: str,
@@ -37,7 +25,7 @@ def _fan_figure(years: np.ndarray, x: np.ndarray, colour: str, ylabel: str, titl
     legend."""
     fig = Figure(figsize=(8, 4.2), layout="constrained")
     ax = fig.subplots()
-    _fan(ax, years, x, colour)
+    fan(ax, years, x, colour)
     for level, style in lines:
         ax.axhline(level, **style)
     ax.axhline(0.0, color="black", lw=1)

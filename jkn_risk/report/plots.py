@@ -24,8 +24,10 @@ from .metrics import TOTAL, pd_by_region_segment, pd_convergence, with_total
 TRILLION = 1e12
 #: The paper's deterministic claim ratios (Situmorang, Table 6), medical cost / contribution income [%].
 TABLE6_CLAIM_RATIO = {2014: 114.9, 2015: 114.6, 2016: 123.7, 2017: 121.6, 2018: 129.2, 2019: 124.2}
+#: The quantiles a fan chart draws: 5-95% and 25-75% bands and the median.
+BANDS = (0.05, 0.25, 0.5, 0.75, 0.95)
 
-__all__ = ["TRILLION", "TABLE6_CLAIM_RATIO", "REGION_NOTE", "default_compartment", "describe",
+__all__ = ["TRILLION", "TABLE6_CLAIM_RATIO", "BANDS", "REGION_NOTE", "default_compartment", "describe", "fan",
            "surplus_distribution", "claim_ratio_fan", "deficit_exceedance", "pd_heatmap", "convergence_plot",
            "pd_is_degenerate"]
 
@@ -60,6 +62,17 @@ def _label(compartment: str) -> str:
 def _pct(p: float) -> str:
     """A probability for a small label: 0% and 100% exactly, else one decimal."""
     return "0%" if p == 0 else "100%" if p == 1 else f"{p:.1%}"
+
+
+def fan(ax, years: np.ndarray, x: np.ndarray, colour: str) -> None:
+    """Draw a fan chart of ``x`` (n_sim, Y) over ``years`` (Y,) on ``ax``: the 5-95% and 25-75% bands and the
+    median (:data:`BANDS`; NaN ignored), a tick per year and a light grid."""
+    q = np.nanquantile(x, BANDS, axis=0)
+    ax.fill_between(years, q[0], q[4], color=colour, alpha=0.2, lw=0, label="5-95%")
+    ax.fill_between(years, q[1], q[3], color=colour, alpha=0.4, lw=0, label="25-75%")
+    ax.plot(years, q[2], color=colour, lw=2, label="median")
+    ax.set_xticks(years)
+    ax.grid(alpha=0.3)
 
 
 def _break_even(ax, axis: str, value: float, what: str) -> None:
