@@ -28,6 +28,10 @@ from .metrics import BOOT_SEED, LEVELS, N_BOOT, TOTAL, risk_measures, to_frame, 
 __all__ = ["render_report", "md_table", "md_to_html", "header_lines", "save_figure", "fmt_pct", "fmt_tn",
            "appendix_yaml"]
 
+#: What ``jkn-risk sensitivity`` (:mod:`jkn_risk.report.sensitivity`, listed below this module) writes into a
+#: report folder and :func:`render_report` takes in: its records and the run report's attribution section.
+SENSITIVITY_JSON, SENSITIVITY_SECTION = "sensitivity.json", "sensitivity_section.md"
+
 _CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.45}table{border-collapse:collapse;margin:.8em 0;font-size:.86em}
 th,td{border:1px solid #ccc;padding:.25em .55em;text-align:right}th{background:#f2f2f2}
@@ -372,8 +376,8 @@ def render_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N_BOOT, 
     comps = [str(c) for c in measures["compartment"].values]
     for c in ([TOTAL] if TOTAL in comps else []) + [c for c in comps if c != TOTAL]:
         md.append(_compartment_tables(df, c))
-    attribution = out / "sensitivity_section.md"  # Sobol indices: `jkn-risk sensitivity` wrote here
-    if (out / "sensitivity.json").is_file() and attribution.is_file():
+    attribution = out / SENSITIVITY_SECTION  # Sobol indices: `jkn-risk sensitivity` wrote here
+    if (out / SENSITIVITY_JSON).is_file() and attribution.is_file():
         md.append(attribution.read_text(encoding="utf-8"))
     md.append(_METHODS.format(n_boot=n_boot, seed=seed))
     if ds.attrs.get("config_yaml"):

@@ -61,7 +61,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .metrics import BOOT_SEED
-from .render import md_table, md_to_html
+from .render import SENSITIVITY_JSON as JSON_NAME, SENSITIVITY_SECTION as SECTION_NAME, md_table, md_to_html
 
 __all__ = ["TARGETS", "N_BOOT", "CONF_LEVEL", "JSON_NAME", "MARKDOWN_NAME", "FIGURE_NAME", "SECTION_NAME",
            "SobolResult",
@@ -72,9 +72,8 @@ __all__ = ["TARGETS", "N_BOOT", "CONF_LEVEL", "JSON_NAME", "MARKDOWN_NAME", "FIG
 TARGETS = ("surplus", "claim_ratio")
 N_BOOT = 1000
 CONF_LEVEL = 0.95
-JSON_NAME, MARKDOWN_NAME, FIGURE_NAME = "sensitivity.json", "sensitivity.md", "sensitivity.png"
-#: The run report's section (read by :func:`jkn_risk.report.render.render_report` when present)
-SECTION_NAME = "sensitivity_section.md"
+MARKDOWN_NAME, FIGURE_NAME = "sensitivity.md", "sensitivity.png"
+# JSON_NAME and SECTION_NAME (the run report's section) are render's: render_report reads them when present
 _LABELS = {"surplus": "national surplus", "claim_ratio": "national claim ratio"}
 _SECTION = "## Attribution: Sobol indices"
 _CHUNK = 4_000_000  # floats per bootstrap chunk
