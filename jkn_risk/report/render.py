@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import html
 import json as _json
-import math
 import re
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from markdown_it import MarkdownIt
 from . import fund_plots, plots
 from .coverage_report import NATIONAL, UHC_TARGET, coverage_measures, save_coverage_figures
 from .fund_metrics import fund_measures_frame, fund_risk_measures
-from .metrics import BOOT_SEED, LEVELS, N_BOOT, TOTAL, risk_measures, to_frame, to_json
+from .metrics import BOOT_SEED, LEVELS, N_BOOT, TOTAL, _order_index, risk_measures, to_frame, to_json
 
 __all__ = ["render_report", "md_table", "md_to_html", "header_lines", "save_figure", "fmt_pct", "fmt_tn",
            "appendix_yaml"]
@@ -358,7 +357,7 @@ def render_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N_BOOT, 
           *([f"> Only {beyond:,} of the {n:,} simulations {'lies' if beyond == 1 else 'lie'} beyond the 99.5% level "
              "(fewer than 10): "
               "the 99.5% VaR and TVaR and their standard errors are rough; 2,000 simulations or more give "
-              "them a usable tail.\n"] if (beyond := n - math.ceil(n * 0.995 - 1e-9)) < 10 else []),
+              "them a usable tail.\n"] if (beyond := n - 1 - _order_index(n, 0.995)) < 10 else []),
           f"## Summary, {last}\n", _summary(df, last), "## Figures\n"]
     for name, _, caption in figures:
         md.append(f"![{caption}]({name})\n\n*{caption}*\n")
