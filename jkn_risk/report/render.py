@@ -214,8 +214,9 @@ def appendix_yaml(text: str) -> str:
     return yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
-def _fund_section(fund_ds: xr.Dataset, out: Path, dpi: int) -> tuple[list[Path], str, dict]:
-    """The fund's balance: risk measures per year, the first depletion year, three figures."""
+def _fund_section(fund_ds: xr.Dataset, out: Path) -> tuple[list[Path], str, dict]:
+    """The fund's balance: risk measures per year, the first depletion year, three figures (at
+    :func:`~jkn_risk.report.fund_plots.save_fund_figures`' own resolution)."""
     m = fund_risk_measures(fund_ds)
     df = fund_measures_frame(m)
     t = pd.DataFrame({
@@ -362,7 +363,7 @@ def render_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N_BOOT, 
     for name, _, caption in figures:
         md.append(f"![{caption}]({name})\n\n*{caption}*\n")
     if fund_ds is not None:
-        fund_paths, fund_md, fund_m = _fund_section(fund_ds, out, dpi)
+        fund_paths, fund_md, fund_m = _fund_section(fund_ds, out)
         paths += fund_paths
         (out / "fund_measures.json").write_text(_json.dumps(fund_m, indent=2), encoding="utf-8")
         paths.append(out / "fund_measures.json")
