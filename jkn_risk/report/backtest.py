@@ -249,9 +249,10 @@ def score_actuals(ds: xr.Dataset, actuals: Iterable[Actual], *, origin: int | No
     Returns
     -------
     records : list of dict
-        One per scored actual, in the order read: ``origin, year, variable, compartment,
-        actual, q05, q25, q50, q75, q95, pit, covered_50, covered_90, crps, interval_score_50,
-        interval_score_90, units, n_sims, source`` (plain Python values).
+        One per scored actual, ordered by variable (as :data:`VARIABLES`), compartment and year:
+        ``origin, year, variable, compartment, actual, q05, q25, q50, q75, q95, pit, covered_50,
+        covered_90, crps, interval_score_50, interval_score_90, units, n_sims, source`` (plain
+        Python values).
     skipped : list of dict
         Actuals in the run's years that were not scored, with a ``reason`` (not modelled).
         Actuals outside the run's years are left out silently: a rolling-origin back-test
@@ -273,7 +274,6 @@ def score_actuals(ds: xr.Dataset, actuals: Iterable[Actual], *, origin: int | No
     for a in actuals:  # years outside this run are another origin's (a rolling-origin back-test)
         if a.year in years:
             groups.setdefault((a.variable, a.compartment), []).append(a)
-    scored: dict[str, dict] = {}
     for (variable, comp), acts in groups.items():
         try:
             series = model_series(ds, variable, comp)
@@ -285,18 +285,17 @@ def score_actuals(ds: xr.Dataset, actuals: Iterable[Actual], *, origin: int | No
         idx = [years.index(a.year) for a in acts]
         s = score_ensemble(series.values[:, idx].T, np.array([a.value for a in acts]))
         for i, a in enumerate(acts):
-            scored[a.source] = {
+            records.append({
                 "origin": origin, "year": a.year, "variable": variable, "compartment": comp,
                 "actual": a.value, **{k: float(s[k][i]) for k in _QNAMES},
                 "pit": float(s["pit"][i]), "covered_50": bool(s["covered_50"][i]),
                 "covered_90": bool(s["covered_90"][i]), "crps": float(s["crps"][i]),
                 "interval_score_50": float(s["interval_score_50"][i]),
                 "interval_score_90": float(s["interval_score_90"][i]),
-                "units": VARIABLES[variable][0], "n_sims": n_sims, "source": a.source}
+                "units": VARIABLES[variable][0], "n_sims": n_sims, "source": a.source})
         q = np.quantile(series.values, QUANTILES, axis=0)
         fans.append({"origin": origin, "variable": variable, "compartment": comp, "years": years,
                      "quantiles": {k: q[j].tolist() for j, k in enumerate(_QNAMES)}})
-    records = [scored[a.source] for acts in groups.values() for a in acts if a.source in scored]
     records.sort(key=lambda r: (r["origin"], list(VARIABLES).index(r["variable"]),
                                 r["compartment"], r["year"]))
     return records, skipped, fans
