@@ -243,6 +243,18 @@ def _year_pivot(df: pd.DataFrame, compartment: str) -> str:
     return md_table(t)
 
 
+def _se(v: np.ndarray) -> float:
+    """Standard error of the mean of ``v`` (n_sim,), ``sd / sqrt(n)``; NaN for one simulation."""
+    return float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else float("nan")
+
+
+def _paired(x: np.ndarray, base: np.ndarray) -> tuple[float, float]:
+    """Mean and standard error of the per-simulation difference ``x - base`` (n_sim,) (common random
+    numbers: simulation ``i`` of both drew the same numbers)."""
+    d = np.asarray(x, dtype=np.float64) - np.asarray(base, dtype=np.float64)
+    return float(d.mean()), _se(d)
+
+
 def compare_fund(ds: xr.Dataset) -> pd.DataFrame:
     """The whole fund's balance by scenario, paired against the base (first scenario).
 
@@ -261,14 +273,12 @@ def compare_fund(ds: xr.Dataset) -> pd.DataFrame:
     rows = []
     for k, name in enumerate(str(s) for s in ds["scenario"].values):
         row = {"scenario": name, "mean_final_net_assets": float(net[k, :, -1].mean()),
-               "mean_final_net_assets_se": float(net[k, :, -1].std(ddof=1) / np.sqrt(n))}
+               "mean_final_net_assets_se": _se(net[k, :, -1])}
         for key, x in indicators.items():
             p = x[k].mean()
-            d = x[k].astype(float) - x[0].astype(float)
             row[key] = float(p)
             row[f"{key}_se"] = float(np.sqrt(p * (1 - p) / n))
-            row[f"{key}_diff"] = float(d.mean())
-            row[f"{key}_diff_se"] = float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+            row[f"{key}_diff"], row[f"{key}_diff_se"] = _paired(x[k], x[0])
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -293,11 +303,9 @@ def compare_coverage(ds: xr.Dataset, target: float = UHC_TARGET) -> pd.DataFrame
         for j, y in enumerate(int(y) for y in ds["year"].values):
             row = {"scenario": name, "year": y, "n_sims": n}
             for key, x in (("coverage_mean", c), (f"p_ge_{target:g}", hit)):
-                d = x[k, :, j] - x[0, :, j]
                 row[key] = float(x[k, :, j].mean())
-                row[f"{key}_se"] = float(x[k, :, j].std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
-                row[f"{key}_diff"] = float(d.mean())
-                row[f"{key}_diff_se"] = float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+                row[f"{key}_se"] = _se(x[k, :, j])
+                row[f"{key}_diff"], row[f"{key}_diff_se"] = _paired(x[k, :, j], x[0, :, j])
             rows.append(row)
     return pd.DataFrame(rows)
 
