@@ -117,9 +117,15 @@ def _base_name(df: pd.DataFrame) -> str:
     return "base" if "base" in names else names[0]
 
 
-def _pick(df: pd.DataFrame, compartment: str | None, year) -> tuple[pd.DataFrame, str, object]:
+def _compartments(df: pd.DataFrame) -> list[str]:
+    """The compartments of a comparison frame, ``"total"`` (the whole fund) first when present, then the
+    others in the frame's order; the first is the one a single table or chart shows."""
     comps = list(dict.fromkeys(df["compartment"]))
-    compartment = compartment or (TOTAL if TOTAL in comps else comps[0])
+    return ([TOTAL] if TOTAL in comps else []) + [c for c in comps if c != TOTAL]
+
+
+def _pick(df: pd.DataFrame, compartment: str | None, year) -> tuple[pd.DataFrame, str, object]:
+    compartment = compartment or _compartments(df)[0]
     years = list(dict.fromkeys(df["year"]))
     year = years[-1] if year is None else year
     return df[(df["compartment"] == compartment) & (df["year"] == year)], compartment, year
@@ -180,8 +186,7 @@ def pd_comparison_chart(df: pd.DataFrame, year=None, compartments: list[str] | N
     year = years[-1] if year is None else year
     d = df[df["year"] == year]
     if compartments is None:
-        comps = list(dict.fromkeys(d["compartment"]))
-        compartments = ([TOTAL] if TOTAL in comps else []) + [c for c in comps if c != TOTAL]
+        compartments = _compartments(d)
     scen = list(dict.fromkeys(d["scenario"]))
     base = _base_name(df)
     grid = d.set_index(["scenario", "compartment"])
@@ -228,10 +233,8 @@ def _diff_table(d: pd.DataFrame) -> str:
 
 
 def _by_compartment(df: pd.DataFrame) -> str:
-    comps = list(dict.fromkeys(df["compartment"]))
-    order = ([TOTAL] if TOTAL in comps else []) + [c for c in comps if c != TOTAL]
     return "\n".join(f"### {'Whole fund' if c == TOTAL else f'Compartment {c}'}\n\n"
-                     f"{_diff_table(df[df['compartment'] == c])}" for c in order)
+                     f"{_diff_table(df[df['compartment'] == c])}" for c in _compartments(df))
 
 
 def _year_pivot(df: pd.DataFrame, compartment: str) -> str:
@@ -313,8 +316,7 @@ def compare_coverage(ds: xr.Dataset, target: float = UHC_TARGET) -> pd.DataFrame
 def _coverage_table(cov: pd.DataFrame, df_last: pd.DataFrame, last, target: float) -> str:
     """Change in national active coverage beside the change in the fund result (whole fund), ``last``."""
     c = cov[cov["year"] == last].set_index("scenario")
-    comps = set(df_last["compartment"])
-    comp = TOTAL if TOTAL in comps else df_last["compartment"].iloc[0]
+    comp = _compartments(df_last)[0]
     f = df_last[df_last["compartment"] == comp].set_index("scenario")
     p = f"p_ge_{target:g}"
     t = pd.DataFrame({
@@ -391,7 +393,7 @@ def render_stress_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N
     scen = [str(s) for s in ds["scenario"].values] if "scenario" in ds.dims else ["base"]
     rows = df_last[df_last["scenario"] != scen[0]]
     gain = (rows["mean_surplus_diff_se_unpaired"] / rows["mean_surplus_diff_se"]).replace(np.inf, np.nan)
-    comp = TOTAL if TOTAL in set(df_all["compartment"]) else df_all["compartment"].iloc[0]
+    comp = _compartments(df_all)[0]
     md = [f"# JKN stress test: {len(scen) - 1} scenarios against `{scen[0]}`\n", *header_lines(ds), "",
           f"- **Scenarios:** {', '.join(f'`{s}`' for s in scen)}", "",
           "Every scenario ran with the base's seed, so simulation *i* of each scenario drew the same random "
