@@ -30,6 +30,10 @@ __all__ = ["render_report", "md_table", "md_to_html", "header_lines", "save_figu
 #: What ``jkn-risk sensitivity`` (:mod:`jkn_risk.report.sensitivity`, listed below this module) writes into a
 #: report folder and :func:`render_report` takes in: its records and the run report's attribution section.
 SENSITIVITY_JSON, SENSITIVITY_SECTION = "sensitivity.json", "sensitivity_section.md"
+#: The run report's files, and the heading of its methods section, before which later sections go (the
+#: attribution section, also when :func:`jkn_risk.report.sensitivity.join_report` adds it afterwards).
+REPORT_MD, REPORT_HTML = "report.md", "report.html"
+METHODS_HEADING = "## Definitions and methods"
 
 _CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.45}table{border-collapse:collapse;margin:.8em 0;font-size:.86em}
@@ -137,7 +141,7 @@ def _summary(df: pd.DataFrame, year: int) -> str:
     return md_table(t)
 
 
-_METHODS = """## Definitions and methods
+_METHODS = METHODS_HEADING + """
 
 - **Fund result** (a surplus when positive) = contribution income − medical cost (INA-CBG claims + non-CBG
   cost) − administration, as borne by the fund after any regional-government share of deficits. **Deficit
@@ -384,7 +388,7 @@ def render_report(ds: xr.Dataset, out_dir: str | Path, *, n_boot: int = N_BOOT, 
         md.append("## Appendix: resolved configuration\n\n```yaml\n"
                   f"{appendix_yaml(ds.attrs['config_yaml']).rstrip()}\n```\n")
     text = "\n".join(md)
-    md_path, html_path = out / "report.md", out / "report.html"
+    md_path, html_path = out / REPORT_MD, out / REPORT_HTML
     md_path.write_text(text, encoding="utf-8")
     html_path.write_text(md_to_html(text, f"JKN risk report {ds.attrs.get('config_name', '')}", out),
                          encoding="utf-8")

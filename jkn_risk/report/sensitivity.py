@@ -61,7 +61,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .metrics import BOOT_SEED
-from .render import SENSITIVITY_JSON as JSON_NAME, SENSITIVITY_SECTION as SECTION_NAME, md_table, md_to_html
+from .render import (METHODS_HEADING, REPORT_HTML, REPORT_MD, SENSITIVITY_JSON as JSON_NAME,
+                     SENSITIVITY_SECTION as SECTION_NAME, md_table, md_to_html)
 
 __all__ = ["TARGETS", "N_BOOT", "CONF_LEVEL", "JSON_NAME", "MARKDOWN_NAME", "FIGURE_NAME", "SECTION_NAME",
            "SobolResult",
@@ -421,7 +422,7 @@ def write_sensitivity(result: SobolResult, out_dir: str | Path, dpi: int = 150) 
     paths[2].write_text("\n".join(md), encoding="utf-8")
     paths[3].write_text(report_section(recs, notes), encoding="utf-8")
     if join_report(out):
-        paths += [out / "report.md", out / "report.html"]
+        paths += [out / REPORT_MD, out / REPORT_HTML]
     return paths
 
 
@@ -443,7 +444,7 @@ def join_report(out_dir: str | Path) -> bool:
     older one) and rewrite ``report.html``; False when there is no report (or no section) there.
     A report rendered later picks the section up itself (:func:`jkn_risk.report.render.render_report`)."""
     out = Path(out_dir)
-    md_path, section_path = out / "report.md", out / SECTION_NAME
+    md_path, section_path = out / REPORT_MD, out / SECTION_NAME
     if not md_path.is_file() or not section_path.is_file():
         return False
     section = section_path.read_text(encoding="utf-8")
@@ -452,9 +453,9 @@ def join_report(out_dir: str | Path) -> bool:
     if start >= 0:  # drop the old section up to the next top-level section
         nxt = text.find("\n## ", start + len(_SECTION))
         text = text[:start] + (text[nxt + 1:] if nxt >= 0 else "")
-    anchor = text.find("## Definitions and methods")
+    anchor = text.find(METHODS_HEADING)
     text = (text[:anchor] + section + "\n" + text[anchor:]) if anchor >= 0 else text.rstrip("\n") + "\n\n" + section
     md_path.write_text(text, encoding="utf-8")
     title = text.splitlines()[0].lstrip("# ").replace("`", "") if text else "JKN risk report"
-    (out / "report.html").write_text(md_to_html(text, title, out), encoding="utf-8")
+    (out / REPORT_HTML).write_text(md_to_html(text, title, out), encoding="utf-8")
     return True
