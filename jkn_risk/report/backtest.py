@@ -35,7 +35,7 @@ import xarray as xr
 
 from .actuals import NATIONAL, VARIABLES, Actual, ActualsError
 
-__all__ = ["QUANTILES", "TIE_RTOL", "NotModelled", "CompartmentError", "model_series",
+__all__ = ["QUANTILES", "TIE_RTOL", "NEEDED", "NotModelled", "CompartmentError", "model_series",
            "compartment_labels", "pit", "crps", "interval_score", "score_ensemble",
            "score_actuals", "summarise", "format_value"]
 
@@ -43,6 +43,9 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 _QNAMES = ("q05", "q25", "q50", "q75", "q95")
 TIE_RTOL = 1e-8
 _PIT_BINS = 10
+#: The store variables :func:`model_series` reads (those present are loaded: the static ``members`` stands in
+#: for ``members_drawn``, and ``net_assets`` is there only when the fund is modelled).
+NEEDED = ("income_compartment", "medical_cost_compartment", "members", "members_drawn", "net_assets")
 
 
 class NotModelled(Exception):

@@ -20,11 +20,10 @@ from pathlib import Path
 import xarray as xr
 import yaml
 
+from .backtest import NEEDED, score_actuals, summarise
+
 __all__ = ["Origin", "OriginError", "load_origins", "plan_origins", "check_origins",
            "check_compartments", "origin_results", "score_origins", "NEEDED"]
-
-#: The store variables :func:`jkn_risk.report.backtest.model_series` reads (those present are loaded).
-NEEDED = ("income_compartment", "medical_cost_compartment", "members", "members_drawn", "net_assets")
 
 
 class OriginError(Exception):
@@ -185,8 +184,6 @@ def score_origins(plan: list[Origin], cfgs: list, actuals: list, *, store: Path 
     :func:`~jkn_risk.report.backtest.summarise` with ``summary["runs"]``, and one
     ``{"year", "config", "n_sims", "note"}`` per origin.
     """
-    from jkn_risk.report.backtest import score_actuals, summarise
-
     records, skipped, fans, runs = [], [], [], []
     for o, c in zip(plan, cfgs):
         ds = origin_results(c, store=store, workdir=workdir)
