@@ -138,12 +138,12 @@ def model_series(ds: xr.Dataset, variable: str, compartment: str | None = None) 
     else:
         income = _fund(ds["income_compartment"], compartment)
         cost = _fund(ds["medical_cost_compartment"], compartment)
-        member_months = None if variable in ("income", "benefit_cost", "claim_ratio") \
-            else 12.0 * _members(ds, compartment)
-        out = {"income": lambda: income, "benefit_cost": lambda: cost,
-               "claim_ratio": lambda: cost / income,
-               "income_pmpm": lambda: income / member_months,
-               "cost_pmpm": lambda: cost / member_months}[variable]()
+        if variable == "claim_ratio":
+            out = cost / income
+        else:  # income or benefit cost, in total or per member per month
+            out = income if variable.startswith("income") else cost
+            if variable.endswith("_pmpm"):
+                out = out / (12.0 * _members(ds, compartment))
     units, long_name = VARIABLES[variable]
     out = out.transpose("sim", "year").astype(np.float64).load()
     out.name = variable
